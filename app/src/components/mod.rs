@@ -1,0 +1,10 @@
+//! Building blocks shared by the pages.
+
+pub mod connect;
+pub mod connections;
+pub mod frame;
+pub mod host;
+pub mod localized;
+pub mod merge_link;
+pub mod notice;
+pub mod other_systems;

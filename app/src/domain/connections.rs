@@ -1,0 +1,651 @@
+//! Connections to HR systems: connect directly through Merge Link, test, relink, activate,
+//! deactivate, delete. Lifecycle, health and `enabled` are independent facts; every change is audited.
+
+use crate::{
+    auth::Identity,
+    crypto::last4,
+    error::AppError,
+    i18n::{Texts, EN},
+    model::{ConnectionKind, ConnectionView, HealthStatus, Lifecycle, LinkSession, TestOutcome},
+    provider::{AccountToken, LinkStatus, LinkTokenRequest, PageQuery, ProviderError},
+    state::AppState,
+    storage::{now_ms, AuditEvent, ConnectionRecord, NewConnection, StoreError},
+};
+
+use super::format_time;
+
+pub const NAME_MAX_CHARS: usize = 80;
+
+/// A connection name: trimmed, 1–80 characters, unique within the organization (ignoring case).
+pub async fn validate_name(
+    state: &AppState,
+    who: &Identity,
+    name: &str,
+) -> Result<String, AppError> {
+    let t = who.texts();
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", t.name_empty));
+    }
+    if name.chars().count() > NAME_MAX_CHARS {
+        return Err(AppError::invalid(
+            "name",
+            (t.name_too_long)(NAME_MAX_CHARS as u64),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid("name", t.name_control));
+    }
+    if state.db.connection_name_taken(&who.org_id, name).await? {
+        return Err(AppError::invalid("name", (t.name_taken)(name)));
+    }
+    Ok(name.to_string())
+}
+
+async fn require_enabled(state: &AppState, who: &Identity) -> Result<(), AppError> {
+    let org = state
+        .db
+        .upsert_organization(&who.org_id, &who.org_name)
+        .await?;
+    if !org.hris_enabled {
+        return Err(AppError::Conflict(who.texts().turn_on_first.into()));
+    }
+    Ok(())
+}
+
+async fn audit(
+    state: &AppState,
+    who: &Identity,
+    action: &str,
+    c: &ConnectionRecord,
+    detail: impl Into<String>,
+) -> Result<(), AppError> {
+    state
+        .db
+        .record_audit(&AuditEvent::new(
+            &who.org_id,
+            &who.user_id,
+            &who.user_name,
+            action,
+            ("connection", &c.id),
+            detail,
+        ))
+        .await?;
+    Ok(())
+}
+
+async fn load(state: &AppState, who: &Identity, id: &str) -> Result<ConnectionRecord, AppError> {
+    state
+        .db
+        .connection(&who.org_id, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn token_of(state: &AppState, t: &Texts, c: &ConnectionRecord) -> Result<AccountToken, AppError> {
+    let sealed = c
+        .account_token
+        .as_ref()
+        .ok_or_else(|| AppError::Conflict(t.not_linked_yet.into()))?;
+    let token = state
+        .keyring
+        .open(sealed)
+        .map_err(|e| AppError::internal("account token cannot be opened", e))?;
+    Ok(AccountToken::new(token))
+}
+
+/// The connection as `t`'s reader sees it, with the HR system's name and logo from the directory.
+pub async fn view(state: &AppState, t: &Texts, c: &ConnectionRecord) -> ConnectionView {
+    let entry = match &c.provider_slug {
+        Some(slug) => state
+            .directory
+            .entry(state.provider.as_ref(), t, slug)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    ConnectionView {
+        id: c.id.clone(),
+        kind: c.kind,
+        name: c.display_name.clone(),
+        provider_slug: c.provider_slug.clone(),
+        provider_name: entry.as_ref().map(|e| e.name.clone()),
+        logo_url: entry.and_then(|e| e.logo_url),
+        lifecycle: c.lifecycle,
+        enabled: c.enabled,
+        health: HealthStatus::try_from(c.health_status.clone()).unwrap_or(HealthStatus::Unknown),
+        health_detail: c.health_detail.as_deref().map(|d| t.reword(d)),
+        checked_at: c.health_checked_at.map(format_time),
+        provider_status: c.provider_status.clone(),
+        linked_account_id: c.linked_account_id.clone(),
+        created_at: format_time(c.created_at),
+    }
+}
+
+pub async fn list(state: &AppState, who: &Identity) -> Result<Vec<ConnectionView>, AppError> {
+    list_for(state, who, &who.org_id).await
+}
+
+/// The connections of any organization (for the service desk, which works across organizations),
+/// in `who`'s words.
+pub async fn list_for(
+    state: &AppState,
+    who: &Identity,
+    org_id: &str,
+) -> Result<Vec<ConnectionView>, AppError> {
+    let mut out = Vec::new();
+    for c in state.db.connections(org_id).await? {
+        out.push(view(state, who.texts(), &c).await);
+    }
+    Ok(out)
+}
+
+fn link_request(who: &Identity, c: &ConnectionRecord) -> LinkTokenRequest {
+    LinkTokenRequest {
+        end_user_origin_id: c.end_user_origin_id.clone(),
+        end_user_organization_name: who.org_name.clone(),
+        // Merge only identifies the end user by it and sends no e-mail; we have no address of the
+        // admin, so a stable per-user placeholder on a reserved domain is used.
+        end_user_email_address: format!("{}@users.hris-connect.invalid", who.user_id),
+        integration: c.provider_slug.clone(),
+        magic_link: false,
+        // Merge Link speaks English and German; other locales get Merge's default.
+        language: Some(who.locale().code().to_string()),
+    }
+}
+
+async fn link_session(
+    state: &AppState,
+    who: &Identity,
+    c: &ConnectionRecord,
+) -> Result<LinkSession, AppError> {
+    let token = state
+        .provider
+        .create_link_token(&link_request(who, c))
+        .await
+        .map_err(|e| AppError::provider(e, who.texts()))?;
+    Ok(LinkSession {
+        connection_id: c.id.clone(),
+        link_token: token.link_token,
+        link_script_url: state.settings.link_script_url.clone(),
+    })
+}
+
+/// Connect → Create name: creates the unfinished connection for `slug` under a validated name and a
+/// link token to open Merge Link with. The end-user origin id is unique to this connection.
+pub async fn start_direct(
+    state: &AppState,
+    who: &Identity,
+    slug: &str,
+    name: &str,
+) -> Result<LinkSession, AppError> {
+    require_enabled(state, who).await?;
+    let t = who.texts();
+    let name = validate_name(state, who, name).await?;
+    if state
+        .directory
+        .entry(state.provider.as_ref(), t, slug)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::invalid("slug", t.cannot_connect_directly));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let record = state
+        .db
+        .insert_connection(&NewConnection {
+            id: id.clone(),
+            org_id: who.org_id.clone(),
+            kind: ConnectionKind::Direct,
+            provider_slug: Some(slug.to_string()),
+            display_name: name.clone(),
+            end_user_origin_id: format!("hris-connect-{id}"),
+            linked_account_id: None,
+            account_token: None,
+            account_token_last4: None,
+            lifecycle: Lifecycle::PendingLink,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => AppError::invalid("name", (t.name_taken)(&name)),
+            other => other.into(),
+        })?;
+    audit(
+        state,
+        who,
+        "connection.created",
+        &record,
+        format!("Started connecting {name} ({slug})"),
+    )
+    .await?;
+    link_session(state, who, &record).await
+}
+
+/// Continue setup (unfinished connection) or Relink Flow (linked one): a fresh link token for the
+/// same end-user origin id, which Merge uses to recognize the linked account.
+pub async fn link_again(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+) -> Result<LinkSession, AppError> {
+    let c = load(state, who, id).await?;
+    if c.kind != ConnectionKind::Direct {
+        return Err(AppError::Conflict(who.texts().set_up_by_desk.into()));
+    }
+    link_session(state, who, &c).await
+}
+
+/// Link's onSuccess: exchanges the public token, checks the account and stores its token sealed.
+/// On a relink, the account must be the one already linked, or nothing changes.
+pub async fn finish_link(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+    public_token: &str,
+) -> Result<ConnectionView, AppError> {
+    let t = who.texts();
+    let c = load(state, who, id).await?;
+    if public_token.trim().is_empty() || public_token.len() > 512 {
+        return Err(AppError::invalid("public_token", t.link_result_missing));
+    }
+    let exchange = state
+        .provider
+        .exchange_public_token(public_token.trim())
+        .await
+        .map_err(|e| AppError::provider(e, t))?;
+    if let Some(existing) = &c.linked_account_id {
+        if existing != &exchange.linked_account_id {
+            tracing::warn!(connection = %c.id, "relink returned a different linked account; refused");
+            audit(
+                state,
+                who,
+                "connection.relink_refused",
+                &c,
+                "Relink refused: a different HR tenant was linked",
+            )
+            .await?;
+            return Err(AppError::Conflict(t.different_account.into()));
+        }
+    }
+    let details = state
+        .provider
+        .account_details(&exchange.account_token)
+        .await
+        .map_err(|e| AppError::provider(e, t))?;
+    let token = exchange.account_token.expose();
+    state
+        .db
+        .set_connection_linked(
+            &who.org_id,
+            &c.id,
+            &exchange.linked_account_id,
+            &state.keyring.seal(token),
+            &last4(token),
+        )
+        .await?;
+    let (health, detail) = health_of_status(&details.status);
+    state
+        .db
+        .set_connection_health(
+            &who.org_id,
+            &c.id,
+            health.as_str(),
+            Some(&detail),
+            Some(details.status.as_str()),
+            now_ms(),
+        )
+        .await?;
+    let relinked = c.linked_account_id.is_some();
+    let c = load(state, who, id).await?;
+    audit(
+        state,
+        who,
+        if relinked {
+            "connection.relinked"
+        } else {
+            "connection.linked"
+        },
+        &c,
+        format!(
+            "{} linked to account {}",
+            c.display_name, exchange.linked_account_id
+        ),
+    )
+    .await?;
+    Ok(view(state, t, &c).await)
+}
+
+/// A health and its detail in English (stored so; shown reworded in the reader's language).
+fn health_of_status(status: &LinkStatus) -> (HealthStatus, String) {
+    match status {
+        LinkStatus::Complete => (HealthStatus::Ok, EN.health_works.into()),
+        LinkStatus::Idle => (HealthStatus::Ok, EN.health_idle.into()),
+        LinkStatus::RelinkNeeded => (
+            HealthStatus::RelinkNeeded,
+            ProviderError::RelinkNeeded.to_string(),
+        ),
+        LinkStatus::Incomplete => (HealthStatus::Failing, EN.health_incomplete.into()),
+        LinkStatus::Other(s) => (HealthStatus::Failing, (EN.provider_reports)(s.as_str())),
+    }
+}
+
+/// Test Connection: account details plus a one-record read; the result becomes the health.
+pub async fn test(state: &AppState, who: &Identity, id: &str) -> Result<TestOutcome, AppError> {
+    let t = who.texts();
+    let c = load(state, who, id).await?;
+    let token = token_of(state, t, &c)?;
+    let result = async {
+        let details = state.provider.account_details(&token).await?;
+        if details.status != LinkStatus::RelinkNeeded {
+            state
+                .provider
+                .employees(
+                    &token,
+                    PageQuery {
+                        page_size: Some(1),
+                        ..PageQuery::default()
+                    },
+                )
+                .await?;
+        }
+        Ok::<_, ProviderError>(details)
+    }
+    .await;
+    let (health, message, provider_status) = match result {
+        Ok(details) => {
+            let (h, m) = health_of_status(&details.status);
+            (h, m, Some(details.status.as_str().to_string()))
+        }
+        Err(e @ (ProviderError::TokenRejected | ProviderError::RelinkNeeded)) => (
+            HealthStatus::RelinkNeeded,
+            e.to_string(),
+            c.provider_status.clone(),
+        ),
+        Err(e) => (
+            HealthStatus::Failing,
+            e.to_string(),
+            c.provider_status.clone(),
+        ),
+    };
+    let now = now_ms();
+    state
+        .db
+        .set_connection_health(
+            &who.org_id,
+            &c.id,
+            health.as_str(),
+            Some(&message),
+            provider_status.as_deref(),
+            now,
+        )
+        .await?;
+    audit(
+        state,
+        who,
+        "connection.tested",
+        &c,
+        format!("Test Connection: {message}"),
+    )
+    .await?;
+    let c = load(state, who, id).await?;
+    Ok(TestOutcome {
+        ok: health == HealthStatus::Ok,
+        message: t.reword(&message),
+        checked_at: format_time(now),
+        connection: view(state, t, &c).await,
+    })
+}
+
+/// Activate: makes this the organization's one active source of employee data.
+pub async fn activate(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+) -> Result<ConnectionView, AppError> {
+    require_enabled(state, who).await?;
+    let c = load(state, who, id).await?;
+    if c.lifecycle != Lifecycle::Linked {
+        return Err(AppError::Conflict(
+            who.texts().finish_before_activating.into(),
+        ));
+    }
+    let previous = state
+        .db
+        .connections(&who.org_id)
+        .await?
+        .into_iter()
+        .find(|o| o.enabled && o.id != c.id);
+    state
+        .db
+        .set_connection_enabled(&who.org_id, &c.id, true)
+        .await?;
+    if let Some(p) = &previous {
+        audit(
+            state,
+            who,
+            "connection.deactivated",
+            p,
+            format!(
+                "{} deactivated: {} was activated",
+                p.display_name, c.display_name
+            ),
+        )
+        .await?;
+    }
+    audit(
+        state,
+        who,
+        "connection.activated",
+        &c,
+        format!("{} activated", c.display_name),
+    )
+    .await?;
+    Ok(view(state, who.texts(), &load(state, who, id).await?).await)
+}
+
+/// Deactivate: stops using the connection and keeps its credentials.
+pub async fn deactivate(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+) -> Result<ConnectionView, AppError> {
+    let c = load(state, who, id).await?;
+    state
+        .db
+        .set_connection_enabled(&who.org_id, &c.id, false)
+        .await?;
+    audit(
+        state,
+        who,
+        "connection.deactivated",
+        &c,
+        format!("{} deactivated", c.display_name),
+    )
+    .await?;
+    Ok(view(state, who.texts(), &load(state, who, id).await?).await)
+}
+
+/// Delete (or Remove, for an unfinished connection): revokes the linked account at the provider,
+/// then removes it here. If the provider refuses, nothing is removed.
+pub async fn delete(state: &AppState, who: &Identity, id: &str) -> Result<(), AppError> {
+    let t = who.texts();
+    let c = load(state, who, id).await?;
+    if c.account_token.is_some() {
+        let token = token_of(state, t, &c)?;
+        match state.provider.delete_account(&token).await {
+            // Already gone at the provider: nothing left to revoke.
+            Ok(()) | Err(ProviderError::NotFound) => {}
+            Err(e) => {
+                tracing::warn!(error = ?e, "provider refused to delete the account");
+                return Err(AppError::Provider((t.not_deleted)(&e.message(t))));
+            }
+        }
+    }
+    state.db.delete_connection(&who.org_id, &c.id).await?;
+    audit(
+        state,
+        who,
+        "connection.deleted",
+        &c,
+        format!("{} deleted", c.display_name),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Other HR systems → Add connection: an account linked through the service desk's magic link.
+/// The token is checked with the provider and must belong to the account `account_id`; on any error
+/// nothing is saved.
+pub async fn add_manual(
+    state: &AppState,
+    who: &Identity,
+    name: &str,
+    account_id: &str,
+    token: &str,
+) -> Result<ConnectionView, AppError> {
+    require_enabled(state, who).await?;
+    let t = who.texts();
+    let name = validate_name(state, who, name).await?;
+    let (account_id, token) = (account_id.trim(), token.trim());
+    if account_id.is_empty() || account_id.len() > 200 {
+        return Err(AppError::invalid("account_id", t.enter_account_id));
+    }
+    if token.is_empty() || token.len() > 1000 {
+        return Err(AppError::invalid("token", t.enter_token));
+    }
+    let details = verify_token(state, t, token, account_id).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let record = state
+        .db
+        .insert_connection(&NewConnection {
+            id: id.clone(),
+            org_id: who.org_id.clone(),
+            kind: ConnectionKind::Manual,
+            provider_slug: details.integration_slug.clone(),
+            display_name: name.clone(),
+            end_user_origin_id: details
+                .end_user_origin_id
+                .clone()
+                .unwrap_or_else(|| format!("hris-connect-manual-{id}")),
+            linked_account_id: Some(account_id.to_string()),
+            account_token: Some(state.keyring.seal(token)),
+            account_token_last4: Some(last4(token)),
+            lifecycle: Lifecycle::Linked,
+        })
+        .await
+        .map_err(|e| match e {
+            // The name was checked just before; a conflict now is the linked account's origin id.
+            StoreError::Conflict(_) => AppError::invalid("account_id", t.account_already_connected),
+            other => other.into(),
+        })?;
+    let (health, detail) = health_of_status(&details.status);
+    state
+        .db
+        .set_connection_health(
+            &who.org_id,
+            &id,
+            health.as_str(),
+            Some(&detail),
+            Some(details.status.as_str()),
+            now_ms(),
+        )
+        .await?;
+    audit(
+        state,
+        who,
+        "connection.added_manually",
+        &record,
+        format!("{name} added with account {account_id}"),
+    )
+    .await?;
+    Ok(view(state, t, &load(state, who, &id).await?).await)
+}
+
+/// Checks that `token` opens the linked account `account_id`. Errors name the field they belong to.
+async fn verify_token(
+    state: &AppState,
+    t: &Texts,
+    token: &str,
+    account_id: &str,
+) -> Result<crate::provider::AccountDetails, AppError> {
+    let details = match state
+        .provider
+        .account_details(&AccountToken::new(token))
+        .await
+    {
+        Ok(d) => d,
+        Err(ProviderError::TokenRejected) => {
+            return Err(AppError::invalid("token", t.token_rejected))
+        }
+        Err(e) => {
+            return Err(AppError::invalid(
+                "token",
+                (t.token_unchecked)(&e.message(t)),
+            ))
+        }
+    };
+    if details.id.as_deref() != Some(account_id) {
+        return Err(AppError::invalid("account_id", t.id_mismatch));
+    }
+    Ok(details)
+}
+
+/// The service desk replaces the token of a manually set-up connection (same linked account only).
+pub async fn replace_token(
+    state: &AppState,
+    who: &Identity,
+    org_id: &str,
+    id: &str,
+    token: &str,
+) -> Result<ConnectionView, AppError> {
+    let t = who.texts();
+    let c = state
+        .db
+        .connection(org_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if c.kind != ConnectionKind::Manual {
+        return Err(AppError::Conflict(t.only_manual_replace.into()));
+    }
+    let token = token.trim();
+    if token.is_empty() || token.len() > 1000 {
+        return Err(AppError::invalid("token", t.enter_new_token));
+    }
+    let account_id = c.linked_account_id.clone().unwrap_or_default();
+    verify_token(state, t, token, &account_id)
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid { field, .. } if field == "account_id" => {
+                AppError::invalid("token", t.token_other_account)
+            }
+            other => other,
+        })?;
+    state
+        .db
+        .set_connection_linked(
+            org_id,
+            &c.id,
+            &account_id,
+            &state.keyring.seal(token),
+            &last4(token),
+        )
+        .await?;
+    state
+        .db
+        .record_audit(&AuditEvent::new(
+            org_id,
+            &who.user_id,
+            &who.user_name,
+            "connection.token_replaced",
+            ("connection", &c.id),
+            format!("Token of {} replaced by the service desk", c.display_name),
+        ))
+        .await?;
+    let c = state
+        .db
+        .connection(org_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(view(state, t, &c).await)
+}

@@ -1,0 +1,38 @@
+//! What Merge's webhooks change here. The HTTP receiver (signature, replay) is in the server crate;
+//! it hands over the verified payload.
+
+use serde_json::Value;
+
+use crate::{error::AppError, state::AppState};
+
+/// Acts on one verified webhook payload. Unknown events and shapes are accepted and ignored (Merge's
+/// dashboard "Send test POST" sends a ping that is not an event).
+pub async fn handle(state: &AppState, payload: &Value) -> Result<(), AppError> {
+    let event = payload["hook"]["event"].as_str().unwrap_or_default();
+    match event {
+        "LinkedAccount.linked" => linked(state, payload).await,
+        _ => {
+            tracing::debug!(event, "webhook event ignored");
+            Ok(())
+        }
+    }
+}
+
+/// `LinkedAccount.linked`: the only place Merge hands over the account token of a magic link.
+async fn linked(state: &AppState, payload: &Value) -> Result<(), AppError> {
+    let origin = payload["linked_account"]["end_user_origin_id"].as_str();
+    let account_id = payload["linked_account"]["id"].as_str();
+    let token = payload["data"]["account_token"].as_str();
+    let (Some(origin), Some(account_id), Some(token)) = (origin, account_id, token) else {
+        tracing::warn!("LinkedAccount.linked without origin id, account id or token; ignored");
+        return Ok(());
+    };
+    let used = state
+        .db
+        .use_magic_link(origin, account_id, &state.keyring.seal(token))
+        .await?;
+    if used {
+        tracing::info!(linked_account = account_id, "magic link used");
+    }
+    Ok(())
+}

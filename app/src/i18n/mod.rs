@@ -1,0 +1,320 @@
+//! The widget's words, one place per locale: `en.rs` and `de.rs` each hold one [`Texts`].
+//!
+//! Which locale: the page URL's `?locale=` (the embedding shell's mount option), else the signed-in
+//! user's (the host token's `locale` claim), else English. The server decides it per page request
+//! (`components::localized::page_locale`), the app provides it as context; the server composes its messages (errors,
+//! health) with the caller's [`Texts`] too. A new locale is a new file and a new [`Locale`] variant.
+
+mod de;
+mod en;
+
+use serde::{Deserialize, Serialize};
+
+pub use de::DE;
+pub use en::EN;
+
+/// A language of the UI.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    En,
+    De,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 2] = [Locale::En, Locale::De];
+
+    /// `en`, `de`, `de-DE`, `de_AT`, `DE`...; anything unknown is English.
+    pub fn parse(tag: &str) -> Locale {
+        let language = tag.trim().split(['-', '_']).next().unwrap_or_default();
+        Locale::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(language))
+            .unwrap_or_default()
+    }
+
+    /// The BCP 47 language code, for `<html lang>` and Merge Link.
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::De => "de",
+        }
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Locale::En => &EN,
+            Locale::De => &DE,
+        }
+    }
+}
+
+/// The texts of the locale the current page was rendered in (English outside a `Localized` page).
+pub fn use_texts() -> &'static Texts {
+    use_locale().texts()
+}
+
+pub fn use_locale() -> Locale {
+    leptos::prelude::use_context::<Locale>().unwrap_or_default()
+}
+
+/// Declares [`Texts`]; fields are grouped by their shape so that [`Texts::phrases`] can list them all.
+macro_rules! texts {
+    (
+        words { $($(#[$wm:meta])* $w:ident),* $(,)? }
+        one { $($(#[$om:meta])* $o:ident),* $(,)? }
+        two { $($(#[$tm:meta])* $t:ident),* $(,)? }
+        three { $($(#[$hm:meta])* $h:ident),* $(,)? }
+        number { $($(#[$nm:meta])* $n:ident),* $(,)? }
+    ) => {
+        /// Every user-visible string of the widget and the standalone pages, in one language.
+        /// Sentences with values are functions; values (names, dates) are never translated.
+        pub struct Texts {
+            $($(#[$wm])* pub $w: &'static str,)*
+            $($(#[$om])* pub $o: fn(&str) -> String,)*
+            $($(#[$tm])* pub $t: fn(&str, &str) -> String,)*
+            $($(#[$hm])* pub $h: fn(&str, &str, &str) -> String,)*
+            $($(#[$nm])* pub $n: fn(u64) -> String,)*
+        }
+
+        impl Texts {
+            /// Every text with its values cut out: the fixed fragments users can see.
+            pub fn phrases(&self) -> Vec<String> {
+                const M: &str = "\u{1}";
+                const N: u64 = 987_654_321;
+                let mut all: Vec<String> = vec![$(self.$w.to_string()),*];
+                $(all.push((self.$o)(M));)*
+                $(all.push((self.$t)(M, M));)*
+                $(all.push((self.$h)(M, M, M));)*
+                $(all.push((self.$n)(N).replace(&N.to_string(), M));)*
+                let mut out: Vec<String> = Vec::new();
+                for text in all {
+                    for fragment in text.split(M).map(str::trim) {
+                        if fragment.chars().any(char::is_alphabetic) && !out.iter().any(|o| o == fragment) {
+                            out.push(fragment.to_string());
+                        }
+                    }
+                }
+                out
+            }
+        }
+    };
+}
+
+texts! {
+    words {
+        app_name, loading, working, cancel, sign_in,
+        /// Followed by a "Sign in" link.
+        not_signed_in,
+        nav_main_label, nav_hris, nav_desk, sign_out,
+        hris_title, breadcrumb_label, breadcrumb_admin, breadcrumb_integrations,
+        switch_label, switch_on, switch_off, enabled_intro, disabled_intro,
+        connected_heading, directory_heading, other_heading, other_connected_heading,
+        search_label, connect, no_match,
+        connection_name, connection_name_hint, create_name, link_explainer, continue_on_merge,
+        link_unavailable, link_cancelled,
+        none_connected, none_other_connected,
+        health_unknown, health_ok, health_relink, health_failing,
+        status_pending, status_active, status_inactive,
+        continue_setup, remove, deactivate, activate, test_connection, relink_flow, delete,
+        confirm_delete_body,
+        other_intro, field_name, field_id, field_token, add_connection, checking_with_merge,
+        dev_signin_intro, signin_elsewhere,
+        not_found_title, page_not_found, go_to_hris,
+        desk_title, desk_create_heading, desk_organization, desk_choose_org, desk_hr_system,
+        desk_any_system_choice, desk_create_button, desk_magic_link, desk_copy_link, desk_copied,
+        desk_links_heading, desk_no_links, col_system, col_issued, col_expires, col_status, col_id,
+        col_actions, desk_connections_heading, desk_no_connections, desk_link_created,
+        desk_link_revoked, desk_any_system, link_pending, link_used, link_expired, link_revoked,
+        revoke, reveal_token, token_prefix, replace_token,
+        perm_manage, perm_desk,
+        err_unauthenticated, err_not_found, err_unreachable, err_internal,
+        name_empty, name_control, turn_on_first, not_linked_yet, cannot_connect_directly,
+        set_up_by_desk, link_result_missing, different_account, health_works, health_idle,
+        health_incomplete, finish_before_activating, enter_account_id, enter_token,
+        account_already_connected, token_rejected, id_mismatch, only_manual_replace,
+        enter_new_token, token_other_account, choose_system_from_list, only_pending_revoke,
+        no_token_to_reveal, manual_note,
+        prov_token_rejected, prov_relink_needed, prov_not_found, prov_rate_limited, retry_soon,
+        prov_unavailable, prov_unexpected, prov_invalid,
+    }
+    one {
+        integration_for, dialog_connect, dialog_relink, dialog_finish, is_connected, now_active,
+        deactivated, deleted, actions_for, account_id_line, confirm_delete_title,
+        confirm_activate_title, was_added, sign_in_as, desk_by, token_replaced, desk_id_line,
+        new_token_for, err_forbidden, err_bad_request, name_taken, provider_reports, not_deleted,
+        token_unchecked, merge_status,
+    }
+    two {
+        test_succeeded, test_failed, last_check, created_line,
+        /// (the active connection, the one to activate)
+        confirm_activate_body,
+    }
+    three {
+        /// (by, issued at, expires at)
+        desk_issued_line,
+    }
+    number { name_too_long, retry_in }
+}
+
+impl Texts {
+    pub fn permission(&self, p: crate::model::Permission) -> &'static str {
+        match p {
+            crate::model::Permission::ManageIntegrations => self.perm_manage,
+            crate::model::Permission::ServiceDesk => self.perm_desk,
+        }
+    }
+
+    pub fn health(&self, h: crate::model::HealthStatus) -> &'static str {
+        use crate::model::HealthStatus;
+        match h {
+            HealthStatus::Unknown => self.health_unknown,
+            HealthStatus::Ok => self.health_ok,
+            HealthStatus::RelinkNeeded => self.health_relink,
+            HealthStatus::Failing => self.health_failing,
+        }
+    }
+
+    pub fn magic_link_status(&self, s: crate::model::MagicLinkStatus) -> &'static str {
+        use crate::model::MagicLinkStatus;
+        match s {
+            MagicLinkStatus::Pending => self.link_pending,
+            MagicLinkStatus::Used => self.link_used,
+            MagicLinkStatus::Expired => self.link_expired,
+            MagicLinkStatus::Revoked => self.link_revoked,
+        }
+    }
+
+    /// "The HR data service is limiting requests right now." and when to try again.
+    pub fn rate_limited(&self, retry_after_secs: Option<u64>) -> String {
+        match retry_after_secs {
+            Some(s) if s > 0 => format!("{} {}", self.prov_rate_limited, (self.retry_in)(s)),
+            _ => format!("{} {}", self.prov_rate_limited, self.retry_soon),
+        }
+    }
+
+    /// A message stored in English (health details are kept in one language), in these texts.
+    /// Text this code did not write passes through unchanged.
+    pub fn reword(&self, stored: &str) -> String {
+        let fixed = [
+            (EN.health_works, self.health_works),
+            (EN.health_idle, self.health_idle),
+            (EN.health_incomplete, self.health_incomplete),
+            (EN.prov_token_rejected, self.prov_token_rejected),
+            (EN.prov_relink_needed, self.prov_relink_needed),
+            (EN.prov_not_found, self.prov_not_found),
+            (EN.prov_unavailable, self.prov_unavailable),
+            (EN.prov_unexpected, self.prov_unexpected),
+            (EN.prov_invalid, self.prov_invalid),
+            (EN.retry_soon, self.retry_soon),
+        ];
+        if let Some((_, t)) = fixed.iter().find(|(en, _)| *en == stored) {
+            return t.to_string();
+        }
+        if let Some(value) = value_in(stored, |v| (EN.provider_reports)(v)) {
+            return (self.provider_reports)(value);
+        }
+        if let Some(rest) = stored
+            .strip_prefix(EN.prov_rate_limited)
+            .and_then(|r| r.strip_prefix(' '))
+        {
+            if rest == EN.retry_soon {
+                return self.rate_limited(None);
+            }
+            let secs = value_in(rest, |v| (EN.retry_in)(0).replacen('0', v, 1))
+                .and_then(|v| v.parse::<u64>().ok());
+            if let Some(secs) = secs {
+                return self.rate_limited(Some(secs));
+            }
+        }
+        stored.to_string()
+    }
+}
+
+/// The value `text` was made with, if `text` is `template(value)`.
+fn value_in(text: &str, template: impl Fn(&str) -> String) -> Option<&str> {
+    const M: &str = "\u{1}";
+    let pattern = template(M);
+    let (before, after) = pattern.split_once(M)?;
+    text.strip_prefix(before)?.strip_suffix(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locales_parse_from_tags() {
+        assert_eq!(Locale::parse("de"), Locale::De);
+        assert_eq!(Locale::parse("de-DE"), Locale::De);
+        assert_eq!(Locale::parse("DE_at"), Locale::De);
+        assert_eq!(Locale::parse("en-GB"), Locale::En);
+        assert_eq!(Locale::parse("fr"), Locale::En);
+        assert_eq!(Locale::parse(""), Locale::En);
+    }
+
+    #[test]
+    fn stored_english_is_reworded() {
+        assert_eq!(DE.reword(EN.health_works), DE.health_works);
+        assert_eq!(
+            DE.reword(&(EN.provider_reports)("PAUSED")),
+            (DE.provider_reports)("PAUSED")
+        );
+        assert_eq!(
+            DE.reword(&EN.rate_limited(Some(120))),
+            DE.rate_limited(Some(120))
+        );
+        assert_eq!(DE.reword(&EN.rate_limited(None)), DE.rate_limited(None));
+        assert_eq!(DE.reword("something else"), "something else");
+        assert_eq!(EN.reword(EN.prov_unavailable), EN.prov_unavailable);
+    }
+
+    /// Every English phrase has a German one that differs, unless the word is the same in German
+    /// (names, "ID", "Token"...): a missing translation shows up here.
+    #[test]
+    fn german_is_complete() {
+        let same_in_both = [
+            "HRIS Connect",
+            "Name",
+            "ID",
+            "Token",
+            "Token:",
+            "Status",
+            "Service-Desk",
+        ];
+        let de = DE.phrases();
+        let untranslated: Vec<String> = EN
+            .phrases()
+            .into_iter()
+            .filter(|p| de.contains(p) && !same_in_both.contains(&p.as_str()))
+            .collect();
+        assert_eq!(untranslated, Vec::<String>::new());
+    }
+
+    #[cfg(feature = "ssr")]
+    /// `end2end/tests/english-phrases.json`: the English phrases the German spec must not find.
+    /// Regenerate with `HRIS_UPDATE_PHRASES=1 cargo test -p app --features ssr i18n`.
+    #[test]
+    fn english_phrases_file_is_current() {
+        let de = DE.phrases();
+        let english: Vec<String> = EN
+            .phrases()
+            .into_iter()
+            .filter(|p| !de.contains(p))
+            .collect();
+        let json = serde_json::to_string_pretty(&english).unwrap() + "\n";
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../end2end/tests/english-phrases.json"
+        );
+        if std::env::var_os("HRIS_UPDATE_PHRASES").is_some() {
+            std::fs::write(path, &json).unwrap();
+        }
+        let current = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            current == json,
+            "{path} is out of date: run HRIS_UPDATE_PHRASES=1 cargo test -p app --features ssr i18n"
+        );
+    }
+}

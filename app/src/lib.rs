@@ -1,0 +1,93 @@
+//! HRIS Connect: everything the browser and the server share.
+//!
+//! - `model`, `error`: types that cross the wire.
+//! - `api`: server functions, grouped by domain. Thin: identity and permission, then domain code.
+//! - `pages`, `components`: the UI.
+//! - server-only (feature `ssr`): `state` (what server functions reach), `storage` (sqlx, SQLite and
+//!   PostgreSQL), `crypto` (secrets at rest), `auth` (sessions and permissions), `domain` (the rules).
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod i18n;
+pub mod model;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod crypto;
+#[cfg(feature = "ssr")]
+pub mod domain;
+#[cfg(feature = "ssr")]
+pub mod provider;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod storage;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Redirect, Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang=components::localized::page_locale().code()>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/png" href="/favicon.png"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(components::localized::page_locale());
+    // Pages render whole on the server (`SsrMode::Async`): the data is local and quick, and every form
+    // works before (or without) hydration.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/hris-connect.css"/>
+        <Title formatter=|text| format!("{text} · HRIS Connect")/>
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/") view=|| view! { <Redirect path="/admin/integrations/hris"/> }/>
+                <Route
+                    path=path!("/signin")
+                    view=pages::signin::SignInPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/desk")
+                    view=pages::desk::DeskPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/embed/hris")
+                    view=pages::hris::EmbeddedHrisPage
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/admin/integrations/hris")
+                    view=pages::hris::HrisIntegrationPage
+                    ssr=SsrMode::Async
+                />
+            </Routes>
+        </Router>
+    }
+}

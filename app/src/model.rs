@@ -1,0 +1,226 @@
+//! Types that cross the wire between the server and the browser.
+
+use serde::{Deserialize, Serialize};
+
+/// What a signed-in user may do. Carried by the session; checked on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    ManageIntegrations,
+    ServiceDesk,
+}
+
+impl Permission {
+    /// The name users see, as the admin shell names it (in English; see `Texts::permission`).
+    pub fn label(self) -> &'static str {
+        crate::i18n::EN.permission(self)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ManageIntegrations => "manage_integrations",
+            Permission::ServiceDesk => "service_desk",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "manage_integrations" => Some(Permission::ManageIntegrations),
+            "service_desk" => Some(Permission::ServiceDesk),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in user as the UI sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub user_name: String,
+    pub organization_name: String,
+    pub permissions: Vec<Permission>,
+    /// True when the server runs the dev sign-in (no host shell).
+    pub dev_mode: bool,
+    /// The user's language (the host token's `locale` claim; English for dev sign-in).
+    pub locale: crate::i18n::Locale,
+}
+
+impl Viewer {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+}
+
+/// A demo user offered by the dev sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoUser {
+    pub id: String,
+    pub name: String,
+    pub organization_name: String,
+    pub role: String,
+}
+
+/// The organization's HRIS Integration settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HrisSettings {
+    pub organization_name: String,
+    pub enabled: bool,
+}
+
+/// How a connection was made: through Merge Link here, or by the service desk's magic link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionKind {
+    Direct,
+    Manual,
+}
+
+/// Where a connection is in its life. Independent of its health and of whether it is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    PendingLink,
+    Linked,
+    Removed,
+}
+
+/// Text names as stored and sent; one table per enum so the two directions cannot drift.
+macro_rules! text_enum {
+    ($ty:ty { $($variant:path => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($variant => $text),+ }
+            }
+        }
+        impl TryFrom<String> for $ty {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                match s.as_str() { $($text => Ok($variant),)+ _ => Err(format!("unknown value {s:?}")) }
+            }
+        }
+    };
+}
+
+text_enum!(ConnectionKind { ConnectionKind::Direct => "direct", ConnectionKind::Manual => "manual" });
+text_enum!(Lifecycle {
+    Lifecycle::PendingLink => "pending_link",
+    Lifecycle::Linked => "linked",
+    Lifecycle::Removed => "removed",
+});
+
+/// An HR system users can connect directly, from the provider's directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    pub slug: String,
+    pub name: String,
+    pub logo_url: Option<String>,
+    pub color: Option<String>,
+}
+
+/// The result of the last connection test (and the provider's own view of the account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Never tested.
+    Unknown,
+    Ok,
+    /// The customer has to reconnect (Merge's RELINK_NEEDED, a rejected token).
+    RelinkNeeded,
+    /// Any other failure (provider unavailable, unexpected answers...).
+    Failing,
+}
+
+text_enum!(HealthStatus {
+    HealthStatus::Unknown => "unknown",
+    HealthStatus::Ok => "ok",
+    HealthStatus::RelinkNeeded => "relink_needed",
+    HealthStatus::Failing => "failing",
+});
+
+/// A connection as the admin sees it. Never carries the account token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub id: String,
+    pub kind: ConnectionKind,
+    pub name: String,
+    pub provider_slug: Option<String>,
+    pub provider_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub lifecycle: Lifecycle,
+    pub enabled: bool,
+    pub health: HealthStatus,
+    /// The last test's outcome in words.
+    pub health_detail: Option<String>,
+    /// When it was last tested, formatted for display (UTC).
+    pub checked_at: Option<String>,
+    /// The provider's status of the linked account, e.g. COMPLETE or RELINK_NEEDED.
+    pub provider_status: Option<String>,
+    pub linked_account_id: Option<String>,
+    /// When the connection was created, formatted for display (UTC).
+    pub created_at: String,
+}
+
+/// A Link session the browser can open: the connection it belongs to and a single-use link token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkSession {
+    pub connection_id: String,
+    pub link_token: String,
+    /// The Merge Link script to load (Merge's CDN, or the sandbox's stand-in).
+    pub link_script_url: String,
+}
+
+/// The outcome of Test Connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    pub ok: bool,
+    pub message: String,
+    pub checked_at: String,
+    pub connection: ConnectionView,
+}
+
+/// Where a magic link stands. "Expired" is computed from the issue time, never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MagicLinkStatus {
+    Pending,
+    Used,
+    Expired,
+    Revoked,
+}
+
+impl MagicLinkStatus {
+    /// English name; also the badge's CSS class. Users see `Texts::magic_link_status`.
+    pub fn label(self) -> &'static str {
+        match self {
+            MagicLinkStatus::Pending => "Pending",
+            MagicLinkStatus::Used => "Used",
+            MagicLinkStatus::Expired => "Expired",
+            MagicLinkStatus::Revoked => "Revoked",
+        }
+    }
+}
+
+/// A magic link as the service desk sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MagicLinkView {
+    pub id: String,
+    pub organization_id: String,
+    pub provider_slug: Option<String>,
+    pub provider_name: Option<String>,
+    /// Only while the link can still be used (pending and not expired).
+    pub url: Option<String>,
+    pub issued_by: String,
+    pub issued_at: String,
+    pub expires_at: String,
+    pub status: MagicLinkStatus,
+    /// The linked account's ID, once known (from the webhook, or by polling the provider).
+    pub linked_account_id: Option<String>,
+    /// True when the account token arrived and can be revealed for handover.
+    pub token_available: bool,
+}
+
+/// An organization the service desk can work for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationOption {
+    pub id: String,
+    pub name: String,
+}

@@ -1,0 +1,102 @@
+// Shared fixtures: every page a spec visits is scanned with axe (WCAG 2.1 AA) after each navigation
+// and at the end of the test; any violation fails the test.
+import AxeBuilder from "@axe-core/playwright";
+import { test as base, expect, type Page } from "@playwright/test";
+
+export async function expectAccessible(page: Page) {
+  await page.waitForLoadState("load");
+  const results = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  const summary = results.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`,
+  );
+  expect(summary, `axe violations on ${page.url()}`).toEqual([]);
+}
+
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const goto = page.goto.bind(page);
+    page.goto = async (url, options) => {
+      const response = await goto(url, options);
+      await expectAccessible(page);
+      return response;
+    };
+    await use(page);
+    await expectAccessible(page);
+  },
+});
+
+/** Signs in through the dev sign-in page as the demo user with this display name. */
+export async function signInAs(page: Page, name: string) {
+  await page.goto("/signin");
+  await page.getByRole("button", { name: `Sign in as ${name}` }).click();
+  await expect(page).toHaveURL(/\/admin\/integrations\/hris$/);
+  await expect(page.getByText(name)).toBeVisible();
+}
+
+export { expect };
+
+/** Signs in as a demo user inside a fresh demo organization, so a spec starts from an empty slate. */
+export async function signInFresh(page: Page, user = "alice"): Promise<string> {
+  const organization = `E2E ${Date.now()} ${Math.floor(Math.random() * 1e6)}`;
+  const res = await page.request.post("/api/session/dev_sign_in", { form: { user_id: user, organization } });
+  expect(res.ok(), await res.text()).toBeTruthy();
+  await page.goto("/admin/integrations/hris");
+  await expect(page.getByText(organization).first()).toBeVisible();
+  return organization;
+}
+
+/** Calls the Merge sandbox's control API (faults, clock, accounts). */
+export async function sandbox(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${process.env.HRIS_SANDBOX_URL}/sandbox${path}`, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  return text ? JSON.parse(text) : null;
+}
+
+export async function turnHrisOn(page: Page) {
+  const toggle = page.getByRole("switch", { name: "HRIS Integration" });
+  if ((await toggle.getAttribute("aria-checked")) !== "true") await toggle.click();
+  await expect(toggle).toHaveAttribute("aria-checked", "true");
+  await expect(page.getByRole("heading", { name: "Connected HRIS systems", exact: true })).toBeVisible();
+}
+
+/** The entry of a connection in a list, by its name. */
+export function connectionItem(page: Page, name: string) {
+  return page.getByRole("listitem").filter({ has: page.getByRole("heading", { name, exact: true }) });
+}
+
+/** Opens a connection's ">" menu and picks an entry. */
+export async function menuAction(page: Page, name: string, action: string) {
+  const item = connectionItem(page, name);
+  await item.getByRole("button", { name: `Actions for ${name}` }).click();
+  await item.getByRole("button", { name: action, exact: true }).click();
+}
+
+/** The sandbox's Merge Link dialog, in its iframe. */
+export function linkFrame(page: Page) {
+  return page.frameLocator('iframe[title="Connect your HR system"]');
+}
+
+/** Goes through the sandbox's Merge Link dialog as a person: consent, sign in, Done. */
+export async function completeLink(
+  page: Page,
+  opts: { relink?: boolean; tenant?: string; password?: string } = {},
+) {
+  const f = linkFrame(page);
+  await expect(
+    f.getByRole("heading", { name: opts.relink ? "Update your HR system connection" : "Connect your HR system" }),
+  ).toBeVisible();
+  await f.getByRole("button", { name: "I agree, continue" }).click();
+  if (opts.tenant) await f.getByRole("textbox", { name: "Company domain" }).fill(opts.tenant);
+  await f.getByLabel("Password").fill(opts.password ?? "sandbox-password");
+  await f.getByRole("button", { name: opts.relink ? "Reconnect" : "Connect", exact: true }).click();
+  await expect(f.getByRole("heading", { name: "Connected" })).toBeVisible();
+  await f.getByRole("button", { name: "Done" }).click();
+  await expect(page.locator('iframe[title="Connect your HR system"]')).toHaveCount(0);
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Benchmark: the widget's up-front payload (release build, gzip -9) and first contentful paint of the
+# HRIS Integration page in headless Chromium. Prints tables and the machine. Measures; asserts nothing.
+# Budgets we mean to beat: payload <= 165 KB gzip, FCP well under 188 ms.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup.sh >/dev/null
+cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
+
+echo "## Machine"
+echo "| what | value |"
+echo "|---|---|"
+echo "| cpu | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) |"
+echo "| cores | $(nproc) |"
+echo "| memory | $(free -h | awk '/Mem:/ {print $2}') |"
+echo "| chromium | $(/usr/bin/chromium --version 2>/dev/null | head -1) |"
+echo "| rustc | $(rustc --version) |"
+echo
+echo "## Up-front payload (release)"
+echo "| file | bytes | gzip -9 bytes |"
+echo "|---|---:|---:|"
+total=0
+for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
+  raw=$(wc -c <"$f"); gz=$(gzip -9 -c "$f" | wc -c); total=$((total + gz))
+  echo "| $(basename "$f") | $raw | $gz |"
+done
+echo "| **total** | | **$total** ($((total / 1024)) KiB; budget 165 KB) |"
+echo
+
+data=$(mktemp -d)
+HRIS_DATA_DIR="$data" HRIS_BIND_ADDR=127.0.0.1:0 HRIS_SANDBOX_ADDR=127.0.0.1:0 RUST_LOG=warn \
+  LEPTOS_SITE_ROOT=target/site target/release/server >"$data/out" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$data/out" && break; sleep 0.1; done
+base=$(grep -o 'listening on http://[^ ]*' "$data/out" | cut -d' ' -f3)
+(cd end2end && node ../scripts/bench-fcp.js "$base" "${RUNS:-15}")

@@ -1,0 +1,517 @@
+//! Configuration from environment variables. `server --help` prints the table below.
+//!
+//! Invalid configuration stops the server at start with a message that names the variable.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use app::{
+    auth::host::{HostKey, HostTokenVerifier},
+    crypto::Keyring,
+    state::{AuthMode, Settings},
+    storage::Backend,
+};
+
+/// Every variable the server reads: name, default, meaning. The single source for `--help`.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("HRIS_MODE", "dev", "dev or production. Production refuses dev settings and generated keys."),
+    ("HRIS_BIND_ADDR", "127.0.0.1:3000", "Address to listen on (port 0 picks a free port)."),
+    ("HRIS_PUBLIC_URL", "http://<HRIS_BIND_ADDR>", "URL users reach the app at."),
+    ("HRIS_DATA_DIR", "./data", "Directory for the SQLite file and the dev encryption key."),
+    ("DATABASE_URL", "sqlite://<HRIS_DATA_DIR>/hris.db", "sqlite://... (embedded) or postgres://... (several instances)."),
+    ("MERGE_API_BASE_URL", "the built-in Merge sandbox", "Merge API base, e.g. https://api.merge.dev/api, https://api-eu.merge.dev/api, https://api-ap.merge.dev/api."),
+    ("MERGE_API_KEY", "the sandbox's key", "Merge API key (secret)."),
+    ("MERGE_LINK_SCRIPT_URL", "https://cdn.merge.dev/initialize.js (the sandbox's own in dev)", "Merge Link's browser script."),
+    ("HRIS_SANDBOX_ADDR", "127.0.0.1:4010", "Where dev mode runs the Merge sandbox when MERGE_API_BASE_URL is unset."),
+    ("HRIS_ENCRYPTION_KEYS", "dev: generated once in <HRIS_DATA_DIR>/encryption-keys", "id:base64(32 bytes)[,id:base64...]; the first seals, all open."),
+    ("HRIS_ALLOWED_HOST_ORIGINS", "(none)", "Comma-separated origins of admin shells allowed to embed the widget (CSP frame-ancestors) and to post host tokens."),
+    ("MERGE_WEBHOOK_KEYS", "dev: generated once in <HRIS_DATA_DIR>/webhook-keys", "Comma-separated signature keys of Merge's webhooks (any verifies; list several to rotate). Required in production."),
+    ("HRIS_HOST_TOKEN_SECRET", "(none)", "HS256 shared secret (at least 32 bytes) of the admin shell's tokens."),
+    ("HRIS_HOST_TOKEN_PUBLIC_KEY", "(none)", "Or: the shell's EdDSA (Ed25519) or RS256 public key, as PEM text or the path of a PEM file."),
+    ("HRIS_HOST_TOKEN_ISSUER", "(none; required with a host-token key)", "Expected `iss` of host tokens."),
+    ("HRIS_HOST_TOKEN_AUDIENCE", "hris-connect", "Expected `aud` of host tokens."),
+    ("HRIS_AUTH_MODE", "dev-signin (dev), host-token (production)", "dev-signin: demo users page; host-token: signed tokens from the admin shell."),
+    ("HRIS_SESSION_IDLE_MINUTES", "60", "A session ends after this many minutes without activity."),
+    ("HRIS_LOG_FORMAT", "text", "text or json."),
+    ("LEPTOS_SITE_ROOT", "target/site", "Where the built site (wasm, js, css) is served from."),
+    ("RUST_LOG", "info", "Log filter (tracing EnvFilter syntax)."),
+];
+
+pub const SANDBOX_API_KEY: &str = "sandbox-api-key";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provider {
+    /// Merge itself, or any server that speaks its API.
+    External {
+        base_url: String,
+        api_key: String,
+        link_script_url: String,
+    },
+    /// The built-in sandbox, started by the server in dev mode.
+    Sandbox { addr: SocketAddr },
+}
+
+/// Where the provider is, once known (the sandbox's port is only known after it binds).
+pub struct ProviderEndpoints {
+    pub base_url: String,
+    pub api_key: String,
+    pub link_script_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub production: bool,
+    pub bind_addr: SocketAddr,
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub provider: Provider,
+    /// `None` in dev mode without the variable: a key is generated once in the data dir.
+    pub encryption_keys: Option<String>,
+    pub allowed_host_origins: Vec<String>,
+    /// `None` in dev mode without the variable: a key is generated once in the data dir.
+    pub webhook_keys: Option<Vec<String>>,
+    /// How the admin shell's tokens are verified; `None` when no key is configured.
+    pub host_token: Option<HostTokenConfig>,
+    pub auth_mode: AuthMode,
+    pub session_idle: Duration,
+    pub log_format: LogFormat,
+    pub site_root: String,
+}
+
+/// The admin shell's token key, issuer and audience.
+#[derive(Debug, Clone)]
+pub struct HostTokenConfig {
+    pub key: HostKey,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl HostTokenConfig {
+    pub fn verifier(&self) -> HostTokenVerifier {
+        HostTokenVerifier::new(self.key.clone(), &self.issuer, &self.audience)
+            .expect("validated when the configuration was read")
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration error in {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads the configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let production = match get("HRIS_MODE").as_deref().map(str::trim) {
+            None | Some("dev") => false,
+            Some("production") => true,
+            Some(other) => {
+                return Err(err(
+                    "HRIS_MODE",
+                    format!("expected dev or production, got {other:?}"),
+                ))
+            }
+        };
+        let bind_addr = parse_addr(&get, "HRIS_BIND_ADDR", "127.0.0.1:3000")?;
+        let public_url = match get("HRIS_PUBLIC_URL") {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                Some(u.trim_end_matches('/').to_string())
+            }
+            Some(u) => {
+                return Err(err(
+                    "HRIS_PUBLIC_URL",
+                    format!("expected an http(s) URL, got {u:?}"),
+                ))
+            }
+            None => None,
+        };
+        let data_dir = PathBuf::from(get("HRIS_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/hris.db", data_dir.display()));
+        if Backend::from_url(&database_url).is_none() {
+            return Err(err(
+                "DATABASE_URL",
+                "expected a sqlite:// or postgres:// URL",
+            ));
+        }
+        let provider =
+            match (get("MERGE_API_BASE_URL"), get("MERGE_API_KEY")) {
+                (Some(base_url), Some(api_key)) => {
+                    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                        return Err(err("MERGE_API_BASE_URL", "expected an http(s) URL"));
+                    }
+                    let link_script_url = get("MERGE_LINK_SCRIPT_URL")
+                        .unwrap_or_else(|| "https://cdn.merge.dev/initialize.js".into());
+                    Provider::External {
+                        base_url: base_url.trim_end_matches('/').into(),
+                        api_key,
+                        link_script_url,
+                    }
+                }
+                (Some(_), None) => {
+                    return Err(err(
+                        "MERGE_API_KEY",
+                        "required when MERGE_API_BASE_URL is set",
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(err(
+                        "MERGE_API_BASE_URL",
+                        "required when MERGE_API_KEY is set",
+                    ))
+                }
+                (None, None) if production => return Err(err(
+                    "MERGE_API_BASE_URL",
+                    "production mode needs Merge's URL and MERGE_API_KEY; the sandbox is for dev",
+                )),
+                (None, None) => Provider::Sandbox {
+                    addr: parse_addr(&get, "HRIS_SANDBOX_ADDR", "127.0.0.1:4010")?,
+                },
+            };
+        let encryption_keys = get("HRIS_ENCRYPTION_KEYS");
+        match &encryption_keys {
+            Some(spec) => {
+                Keyring::parse(spec).map_err(|e| err("HRIS_ENCRYPTION_KEYS", e.to_string()))?;
+            }
+            None if production => {
+                return Err(err(
+                    "HRIS_ENCRYPTION_KEYS",
+                    "production mode refuses to start without encryption keys",
+                ))
+            }
+            None => {}
+        }
+        let allowed_host_origins = get("HRIS_ALLOWED_HOST_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = allowed_host_origins.iter().find(|o| {
+            !(o.starts_with("http://") || o.starts_with("https://")) || o.matches('/').count() != 2
+        }) {
+            return Err(err(
+                "HRIS_ALLOWED_HOST_ORIGINS",
+                format!("{bad:?} is not an origin (scheme://host[:port])"),
+            ));
+        }
+        let webhook_keys = match get("MERGE_WEBHOOK_KEYS") {
+            Some(v) => {
+                let keys: Vec<String> = v
+                    .split(',')
+                    .map(|k| k.trim().to_string())
+                    .filter(|k| !k.is_empty())
+                    .collect();
+                if keys.is_empty() || keys.iter().any(|k| k.len() < 16) {
+                    return Err(err(
+                        "MERGE_WEBHOOK_KEYS",
+                        "expected comma-separated keys of at least 16 characters",
+                    ));
+                }
+                Some(keys)
+            }
+            None if production => {
+                return Err(err(
+                    "MERGE_WEBHOOK_KEYS",
+                    "production mode needs the webhook signature key(s) from Merge's dashboard",
+                ))
+            }
+            None => None,
+        };
+        let host_key = match (
+            get("HRIS_HOST_TOKEN_SECRET"),
+            get("HRIS_HOST_TOKEN_PUBLIC_KEY"),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "HRIS_HOST_TOKEN_PUBLIC_KEY",
+                    "set either HRIS_HOST_TOKEN_SECRET or HRIS_HOST_TOKEN_PUBLIC_KEY, not both",
+                ))
+            }
+            (Some(secret), None) => Some((
+                "HRIS_HOST_TOKEN_SECRET",
+                HostKey::Secret(secret.into_bytes()),
+            )),
+            (None, Some(pem)) => {
+                let pem = if pem.trim_start().starts_with("-----BEGIN") {
+                    pem
+                } else {
+                    std::fs::read_to_string(pem.trim()).map_err(|e| {
+                        err(
+                            "HRIS_HOST_TOKEN_PUBLIC_KEY",
+                            format!("expected PEM text or a readable PEM file: {e}"),
+                        )
+                    })?
+                };
+                Some(("HRIS_HOST_TOKEN_PUBLIC_KEY", HostKey::PublicKeyPem(pem)))
+            }
+            (None, None) => None,
+        };
+        let host_token = match host_key {
+            Some((var, key)) => {
+                let issuer = get("HRIS_HOST_TOKEN_ISSUER").ok_or_else(|| {
+                    err("HRIS_HOST_TOKEN_ISSUER", "required with a host-token key")
+                })?;
+                let audience =
+                    get("HRIS_HOST_TOKEN_AUDIENCE").unwrap_or_else(|| "hris-connect".into());
+                HostTokenVerifier::new(key.clone(), issuer.trim(), audience.trim())
+                    .map_err(|e| err(var, e.to_string()))?;
+                Some(HostTokenConfig {
+                    key,
+                    issuer: issuer.trim().into(),
+                    audience: audience.trim().into(),
+                })
+            }
+            None => None,
+        };
+        let auth_mode = match get("HRIS_AUTH_MODE").as_deref() {
+            None if production => AuthMode::HostToken,
+            None | Some("dev-signin") => AuthMode::DevSignIn,
+            Some("host-token") => AuthMode::HostToken,
+            Some(other) => {
+                return Err(err(
+                    "HRIS_AUTH_MODE",
+                    format!("expected dev-signin or host-token, got {other:?}"),
+                ))
+            }
+        };
+        if auth_mode == AuthMode::HostToken && host_token.is_none() {
+            return Err(err(
+                "HRIS_HOST_TOKEN_SECRET",
+                "host-token mode needs HRIS_HOST_TOKEN_SECRET or HRIS_HOST_TOKEN_PUBLIC_KEY",
+            ));
+        }
+        if production && auth_mode == AuthMode::DevSignIn {
+            return Err(err(
+                "HRIS_AUTH_MODE",
+                "dev-signin is not allowed in production mode",
+            ));
+        }
+        let idle_minutes: u64 = match get("HRIS_SESSION_IDLE_MINUTES") {
+            None => 60,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|m| (1..=24 * 60).contains(m))
+                .ok_or_else(|| {
+                    err(
+                        "HRIS_SESSION_IDLE_MINUTES",
+                        format!("expected minutes between 1 and 1440, got {v:?}"),
+                    )
+                })?,
+        };
+        let log_format = match get("HRIS_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(err(
+                    "HRIS_LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ))
+            }
+        };
+        Ok(Config {
+            production,
+            bind_addr,
+            public_url,
+            data_dir,
+            database_url,
+            provider,
+            encryption_keys,
+            allowed_host_origins,
+            webhook_keys,
+            host_token,
+            auth_mode,
+            session_idle: Duration::from_secs(idle_minutes * 60),
+            log_format,
+            site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+        })
+    }
+
+    /// The public URL, once the real bound address is known.
+    pub fn public_url_for(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    /// The settings the app needs, once the provider's address is known.
+    pub fn settings(
+        &self,
+        public_url: String,
+        provider: ProviderEndpoints,
+        webhook_keys: Vec<String>,
+    ) -> Settings {
+        Settings {
+            production: self.production,
+            auth_mode: self.auth_mode,
+            public_url,
+            allowed_host_origins: self.allowed_host_origins.clone(),
+            session_idle_timeout: self.session_idle,
+            provider_base_url: provider.base_url,
+            provider_api_key: provider.api_key,
+            link_script_url: provider.link_script_url,
+            webhook_keys,
+        }
+    }
+}
+
+fn parse_addr(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<SocketAddr, ConfigError> {
+    let v = get(var).unwrap_or_else(|| default.into());
+    v.trim().parse().map_err(|_| {
+        err(
+            var,
+            format!("expected host:port such as {default}, got {v:?}"),
+        )
+    })
+}
+
+/// The `--help` text: every variable with its default.
+pub fn help() -> String {
+    let mut out = String::from(
+        "HRIS Connect server\n\nUsage: server [--help]\n       server rotate-key    re-encrypt every stored secret under the first key of HRIS_ENCRYPTION_KEYS\n       server generate-key <id>    print a new key for HRIS_ENCRYPTION_KEYS\n\nConfiguration comes from environment variables:\n\n",
+    );
+    for (name, default, meaning) in VARIABLES {
+        out.push_str(&format!(
+            "  {name}\n      {meaning}\n      default: {default}\n"
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_dev_setup() {
+        let c = config(&[]).unwrap();
+        assert!(!c.production);
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, "sqlite://./data/hris.db");
+        assert_eq!(
+            c.provider,
+            Provider::Sandbox {
+                addr: "127.0.0.1:4010".parse().unwrap()
+            }
+        );
+        assert_eq!(c.auth_mode, AuthMode::DevSignIn);
+        assert_eq!(c.encryption_keys, None);
+        assert_eq!(c.session_idle, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        for (var, value) in [
+            ("HRIS_MODE", "staging"),
+            ("HRIS_BIND_ADDR", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("HRIS_ENCRYPTION_KEYS", "k1:short"),
+            (
+                "HRIS_ALLOWED_HOST_ORIGINS",
+                "https://shell.example.com/path",
+            ),
+            ("HRIS_AUTH_MODE", "magic"),
+            ("HRIS_SESSION_IDLE_MINUTES", "0"),
+            ("HRIS_LOG_FORMAT", "xml"),
+            ("HRIS_PUBLIC_URL", "ftp://x"),
+            ("MERGE_WEBHOOK_KEYS", "short"),
+            ("HRIS_HOST_TOKEN_SECRET", "too-short"),
+            (
+                "HRIS_HOST_TOKEN_PUBLIC_KEY",
+                "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----",
+            ),
+            ("HRIS_HOST_TOKEN_PUBLIC_KEY", "/nonexistent/key.pem"),
+        ] {
+            let mut vars = vec![(var, value)];
+            if var.starts_with("HRIS_HOST_TOKEN") {
+                vars.push(("HRIS_HOST_TOKEN_ISSUER", "https://shell.example.com"));
+            }
+            let e = config(&vars).unwrap_err();
+            assert_eq!(e.var, var, "{e}");
+            assert!(e.to_string().contains(var));
+            assert!(
+                !e.to_string().contains("too-short"),
+                "secrets stay out of messages: {e}"
+            );
+        }
+        assert_eq!(
+            config(&[("MERGE_API_BASE_URL", "https://api.merge.dev/api")])
+                .unwrap_err()
+                .var,
+            "MERGE_API_KEY"
+        );
+    }
+
+    #[test]
+    fn production_refuses_dev_settings() {
+        let merge = [
+            ("HRIS_MODE", "production"),
+            ("MERGE_API_BASE_URL", "https://api.merge.dev/api"),
+            ("MERGE_API_KEY", "k"),
+        ];
+        assert_eq!(config(&merge).unwrap_err().var, "HRIS_ENCRYPTION_KEYS");
+        let key = Keyring::generate_spec("k1");
+        let mut vars = merge.to_vec();
+        vars.push(("HRIS_ENCRYPTION_KEYS", &key));
+        assert_eq!(config(&vars).unwrap_err().var, "MERGE_WEBHOOK_KEYS");
+        vars.push(("MERGE_WEBHOOK_KEYS", "whsec_0123456789abcdef"));
+        assert_eq!(config(&vars).unwrap_err().var, "HRIS_HOST_TOKEN_SECRET");
+        vars.push(("HRIS_HOST_TOKEN_SECRET", "0123456789abcdef0123456789abcdef"));
+        assert_eq!(config(&vars).unwrap_err().var, "HRIS_HOST_TOKEN_ISSUER");
+        vars.push(("HRIS_HOST_TOKEN_ISSUER", "https://shell.example.com"));
+        let c = config(&vars).unwrap();
+        let host = c.host_token.as_ref().unwrap();
+        assert_eq!(host.audience, "hris-connect");
+        assert_eq!(c.webhook_keys.as_deref().unwrap().len(), 1);
+        assert_eq!(c.auth_mode, AuthMode::HostToken);
+        vars.push(("HRIS_AUTH_MODE", "dev-signin"));
+        assert_eq!(config(&vars).unwrap_err().var, "HRIS_AUTH_MODE");
+        assert_eq!(
+            config(&[("HRIS_MODE", "production")]).unwrap_err().var,
+            "MERGE_API_BASE_URL"
+        );
+    }
+
+    #[test]
+    fn help_lists_every_variable_with_its_default() {
+        let h = help();
+        for (name, default, _) in VARIABLES {
+            assert!(h.contains(name) && h.contains(default));
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The HRIS Connect server: configuration, start-up, the HTTP router, operations endpoints.
+
+// Leptos views are deeply nested types; release builds (LTO) compute their layouts here.
+#![recursion_limit = "256"]
+
+pub mod admin;
+pub mod config;
+pub mod housekeeping;
+pub mod keys;
+pub mod ops;
+pub mod router;
+pub mod sandbox;
+pub mod startup;
+pub mod webhooks;

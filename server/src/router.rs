@@ -1,0 +1,457 @@
+//! The HTTP surface: pages, server functions, the webhook receiver, operations endpoints, static files.
+//!
+//! Layers, outermost first: tracing, body limit, security headers (CSP with a per-response nonce),
+//! the cross-site guard and the session gate for server functions, field limits, the error status.
+
+use std::sync::Arc;
+
+use axum::{
+    body::{to_bytes, Body},
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use leptos::prelude::{provide_context, use_context};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use rand::RngCore;
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+use app::{error::AppError, shell, state::AppState, App};
+
+use crate::{ops, webhooks};
+
+/// Largest request body accepted anywhere (forms, server-function calls and webhooks are small).
+pub const BODY_LIMIT: usize = 256 * 1024;
+/// Longest single form field of a server-function call (host tokens are the longest legitimate ones).
+pub const FIELD_LIMIT: usize = 8 * 1024;
+/// Most form fields in one server-function call.
+pub const FIELD_COUNT_LIMIT: usize = 32;
+
+/// Where server functions live.
+pub const API_PREFIX: &str = "/api/";
+
+/// Routes the app adds besides pages and server functions, with who may call them. The
+/// authorization test calls each of them.
+pub const EXTRA_ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/healthz", "public: liveness"),
+    ("GET", "/readyz", "public: readiness"),
+    (
+        "POST",
+        "/webhooks/merge",
+        "Merge only: HMAC signature over the body",
+    ),
+];
+
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let policy = Arc::new(SecurityPolicy::from_state(&state));
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/webhooks/merge", post(webhooks::receive))
+        .leptos_routes_with_context(&state, routes, provide_nonce, move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_nonce, shell))
+        .layer(middleware::from_fn(error_status))
+        .layer(middleware::from_fn_with_state(state.clone(), page_locale))
+        .layer(middleware::from_fn(field_limits))
+        .layer(middleware::from_fn_with_state(state.clone(), session_gate))
+        .layer(middleware::from_fn_with_state(
+            policy.clone(),
+            cross_site_guard,
+        ))
+        .layer(middleware::from_fn_with_state(policy, security_headers))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The CSP nonce of one response, chosen by `security_headers` and used by Leptos for its scripts.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Hands the response's nonce to Leptos (its hydration scripts carry it).
+fn provide_nonce() {
+    if let Some(nonce) =
+        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
+/// What the security headers allow, from the settings.
+#[derive(Debug, Clone)]
+pub struct SecurityPolicy {
+    /// `scheme://host[:port]` of `HRIS_PUBLIC_URL`.
+    pub public_origin: String,
+    /// `HRIS_ALLOWED_HOST_ORIGINS`.
+    pub host_origins: Vec<String>,
+    /// Origins of the provider: the Link script's and the API's (Merge's hosts, or the sandbox's).
+    pub provider_origins: Vec<String>,
+    pub production: bool,
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| {
+        format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        )
+    })
+}
+
+impl SecurityPolicy {
+    pub fn from_state(state: &AppState) -> Self {
+        let s = &state.settings;
+        let mut provider_origins: Vec<String> = [&s.link_script_url, &s.provider_base_url]
+            .into_iter()
+            .filter_map(|u| origin_of(u))
+            .collect();
+        provider_origins.dedup();
+        SecurityPolicy {
+            public_origin: origin_of(&s.public_url).unwrap_or_default(),
+            host_origins: s.allowed_host_origins.clone(),
+            provider_origins,
+            production: s.production,
+        }
+    }
+
+    /// The Content-Security-Policy of a response whose scripts carry `nonce`.
+    pub fn csp(&self, nonce: &str) -> String {
+        let provider = self.provider_origins.join(" ");
+        let hosts = self.host_origins.join(" ");
+        // `cargo leptos watch` reloads over a websocket in development.
+        let dev_connect = if self.production {
+            ""
+        } else {
+            " ws://127.0.0.1:* ws://localhost:*"
+        };
+        // Merge's integration logos come from its own storage hosts (not documented); images are
+        // harmless, so production allows any https image.
+        let images = if self.production { " https:" } else { "" };
+        format!(
+            "default-src 'self'; \
+             script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval' {provider}; \
+             style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: {provider}{images}; \
+             font-src 'self' data:; \
+             connect-src 'self' {provider}{dev_connect}; \
+             frame-src {provider}; \
+             frame-ancestors 'self' {hosts}; \
+             form-action 'self'; \
+             base-uri 'none'; \
+             object-src 'none'"
+        )
+        .replace("  ", " ")
+        .replace(" ;", ";")
+    }
+
+    /// True when a request with this `Origin` comes from the app's own pages: the public URL, or
+    /// the host the request was sent to (a browser cannot forge either for a cross-site request).
+    fn own_origin(&self, origin: &str, host: Option<&str>) -> bool {
+        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        origin == self.public_origin
+            || host.is_some_and(|h| {
+                origin
+                    .split_once("://")
+                    .is_some_and(|(_, o)| o.eq_ignore_ascii_case(h))
+            })
+    }
+}
+
+/// Security headers on every response; a fresh CSP nonce per request.
+async fn security_headers(
+    State(policy): State<Arc<SecurityPolicy>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let mut raw = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let nonce = URL_SAFE_NO_PAD.encode(raw);
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&policy.csp(&nonce)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin-allow-popups"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+    );
+    if policy.public_origin.starts_with("https://") {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
+}
+
+fn app_error(error: AppError) -> Response {
+    let status =
+        StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        serde_json::to_string(&error).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+/// Server functions refuse cross-site callers: a browser's `Origin` must be the app's own (or,
+/// for the host sign-in only, an allowed admin shell), and `Sec-Fetch-Site: cross-site` needs such
+/// an `Origin`. The webhook route and pages are not server functions.
+async fn cross_site_guard(
+    State(policy): State<Arc<SecurityPolicy>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    if !path.starts_with(API_PREFIX) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let refused = match origin {
+        // `Origin: null` (sandboxed frames, redirects) is never trusted.
+        Some(o) => {
+            let own = policy.own_origin(o, host);
+            let shell = path == "/api/session/host_sign_in"
+                && policy
+                    .host_origins
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(o.trim_end_matches('/')));
+            !(own || shell)
+        }
+        None => fetch_site == "cross-site" || fetch_site == "same-site",
+    };
+    if refused {
+        tracing::warn!(
+            path,
+            origin = origin.unwrap_or("-"),
+            fetch_site,
+            "cross-site request refused"
+        );
+        return app_error(AppError::BadRequest(
+            "cross-site requests are not accepted".into(),
+        ))
+        .map_status(StatusCode::FORBIDDEN);
+    }
+    next.run(req).await
+}
+
+trait MapStatus {
+    fn map_status(self, status: StatusCode) -> Self;
+}
+
+impl MapStatus for Response {
+    fn map_status(mut self, status: StatusCode) -> Self {
+        *self.status_mut() = status;
+        self
+    }
+}
+
+/// Server functions need a live session unless declared public (`app::api::PUBLIC_ENDPOINTS`):
+/// 401 before the function runs, whatever its arguments.
+async fn session_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !path.starts_with(API_PREFIX) || app::api::is_public(path) {
+        return next.run(req).await;
+    }
+    match app::auth::session::identity_from_headers(&state, req.headers()).await {
+        Ok(Some(_)) => next.run(req).await,
+        Ok(None) => app_error(AppError::Unauthenticated),
+        Err(e) => app_error(e),
+    }
+}
+
+/// Form fields of server-function calls: at most `FIELD_COUNT_LIMIT` fields of at most
+/// `FIELD_LIMIT` bytes each, no control characters except tab and newlines. 400 with a message.
+async fn field_limits(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with(API_PREFIX) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return app_error(AppError::BadRequest("the request is too large".into()))
+                .map_status(StatusCode::PAYLOAD_TOO_LARGE)
+        }
+    };
+    let query = parts.uri.query().unwrap_or("").as_bytes();
+    let form = is_form(&parts.headers) || parts.method == Method::GET;
+    for input in [query, if form { &bytes[..] } else { &[][..] }] {
+        if let Err(message) = check_form(input) {
+            return app_error(AppError::BadRequest(message));
+        }
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn check_form(input: &[u8]) -> Result<(), String> {
+    if input.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(input)
+        .map_err(|_| "the form is not valid URL encoding".to_string())?;
+    if pairs.len() > FIELD_COUNT_LIMIT {
+        return Err(format!("at most {FIELD_COUNT_LIMIT} fields are accepted"));
+    }
+    for (name, value) in &pairs {
+        let name: String = name.chars().take(40).filter(|c| !c.is_control()).collect();
+        if value.len() > FIELD_LIMIT {
+            return Err(format!(
+                "{name}: at most {FIELD_LIMIT} characters are accepted"
+            ));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(format!("{name}: control characters are not accepted"));
+        }
+    }
+    Ok(())
+}
+
+/// Server functions answer every error with status 500 and the error as JSON. When that JSON is an
+/// `AppError`, answer with the status it stands for instead (401, 403, 404, 422, 400...).
+async fn error_status(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Decides the language of a page before it renders (`?locale=`, else the signed-in user's, else
+/// English) and hands it to the app in the request's extensions: the server's HTML and the
+/// browser's hydration then agree (the browser reads it back from `<html lang>`).
+async fn page_locale(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    use app::{components::localized::query_value, i18n::Locale};
+    if req.method() == axum::http::Method::GET && !req.uri().path().starts_with("/api/") {
+        let from_query = req
+            .uri()
+            .query()
+            .and_then(|q| query_value(q, "locale"))
+            .map(|l| Locale::parse(&l));
+        let locale = match from_query {
+            Some(l) => l,
+            None => app::auth::session::identity_from_headers(&state, req.headers())
+                .await
+                .ok()
+                .flatten()
+                .map(|i| Locale::parse(&i.locale))
+                .unwrap_or_default(),
+        };
+        req.extensions_mut().insert(locale);
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> SecurityPolicy {
+        SecurityPolicy {
+            public_origin: "https://hris.example.com".into(),
+            host_origins: vec!["https://shell.example.com".into()],
+            provider_origins: vec![
+                "https://cdn.merge.dev".into(),
+                "https://api.merge.dev".into(),
+            ],
+            production: true,
+        }
+    }
+
+    #[test]
+    fn csp_allows_merge_and_the_host_shells_only() {
+        let csp = policy().csp("abc");
+        assert!(csp.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval' https://cdn.merge.dev https://api.merge.dev;"), "{csp}");
+        assert!(
+            csp.contains("frame-src https://cdn.merge.dev https://api.merge.dev;"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("frame-ancestors 'self' https://shell.example.com;"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-eval'") || csp.contains("'wasm-unsafe-eval'"));
+        assert!(!csp.contains("ws://"), "no dev websocket in production");
+    }
+
+    #[test]
+    fn origins_are_compared_exactly() {
+        let p = policy();
+        assert!(p.own_origin("https://hris.example.com", None));
+        assert!(p.own_origin("http://127.0.0.1:3000", Some("127.0.0.1:3000")));
+        assert!(!p.own_origin("https://evil.example.com", Some("hris.example.com")));
+        assert!(!p.own_origin("https://shell.example.com", Some("hris.example.com")));
+        assert!(!p.own_origin("null", Some("hris.example.com")));
+        assert_eq!(
+            origin_of("https://API.merge.dev/api"),
+            Some("https://api.merge.dev".into())
+        );
+    }
+
+    #[test]
+    fn forms_are_checked_for_size_and_control_characters() {
+        assert!(check_form(b"id=abc&name=%F0%9F%98%80%E2%80%AE").is_ok());
+        assert!(check_form(b"name=a%00b").is_err());
+        // Invalid UTF-8 decodes lossily (U+FFFD), as the server functions themselves read it.
+        assert!(check_form(b"name=%ED%A0%80").is_ok());
+        assert!(check_form(format!("t={}", "a".repeat(FIELD_LIMIT + 1)).as_bytes()).is_err());
+        assert!(check_form("a=1&".repeat(FIELD_COUNT_LIMIT + 1).as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,698 @@
+//! Merge's HRIS API, as the sandbox serves it under `/api`: same paths, methods, headers, status
+//! codes, JSON and DRF-style error bodies.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use app::provider::{wire, LinkStatus};
+use axum::{
+    body::Body,
+    extract::{FromRequestParts, Path, Query, Request, State},
+    http::{header, request::Parts, HeaderMap, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde::Serialize;
+use serde_json::{json, Value};
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+
+use super::{
+    data::{integration_wire, Expand, Org, RecordMeta, DIRECTORY},
+    state::{random_token, Account, EndUser, FaultKind, LinkSession, Sandbox},
+    webhook,
+};
+
+type Shared = State<Arc<Sandbox>>;
+
+/// A DRF-style error answer: `{"detail": "..."}` or `{"<field>": ["..."]}`.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, Value);
+
+impl ApiError {
+    pub fn detail(status: StatusCode, detail: &str) -> Self {
+        ApiError(status, json!({ "detail": detail }))
+    }
+
+    fn field(field: &str, message: &str) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, json!({ field: [message] }))
+    }
+
+    fn not_found() -> Self {
+        Self::detail(StatusCode::NOT_FOUND, "Not found.")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+pub fn router(sandbox: Arc<Sandbox>) -> Router<Arc<Sandbox>> {
+    let hris = Router::new()
+        .route("/link-token", post(create_link_token))
+        .route("/account-token/{public_token}", get(exchange_public_token))
+        .route("/account-token/regenerate", post(regenerate_account_token))
+        .route("/account-details", get(account_details))
+        .route("/linked-accounts", get(linked_accounts))
+        .route("/delete-account", post(delete_account))
+        .route("/sync-status", get(sync_status))
+        .route("/sync-status/resync", post(resync))
+        .route("/employees", get(employees))
+        .route("/employees/{id}", get(employee))
+        .route("/employments", get(employments))
+        .route("/teams", get(teams))
+        .route("/locations", get(locations))
+        .route("/groups", get(groups));
+    Router::new()
+        .nest("/hris/v1", hris)
+        .route(
+            "/organizations/integrations",
+            get(organization_integrations),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            require_api_key,
+        ))
+        // The public directory needs no API key (Merge's docs).
+        .route("/integrations", get(integrations))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|req: Request| async move {
+            ApiError::detail(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("Method \"{}\" not allowed.", req.method()),
+            )
+        })
+        .layer(middleware::from_fn_with_state(sandbox, faults))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn account_token_header(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-account-token")?
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+async fn require_api_key(State(sb): Shared, req: Request, next: Next) -> Response {
+    match bearer(req.headers()) {
+        None => ApiError::detail(
+            StatusCode::UNAUTHORIZED,
+            "Authentication credentials were not provided.",
+        )
+        .into_response(),
+        Some(key)
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(
+                key.as_bytes(),
+                sb.config.api_key.as_bytes(),
+            )) =>
+        {
+            ApiError::detail(StatusCode::UNAUTHORIZED, "Invalid token.").into_response()
+        }
+        Some(_) => next.run(req).await,
+    }
+}
+
+/// Injected faults: slow answers, 401/429/500 and truncated JSON.
+async fn faults(State(sb): Shared, req: Request, next: Next) -> Response {
+    sb.count_request();
+    let plan = sb.lock().fault_plan(account_token_header(req.headers()));
+    if plan.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(plan.delay_ms)).await;
+    }
+    let response = match plan.respond {
+        Some(FaultKind::TokenRevoked) => return invalid_account_token().into_response(),
+        Some(FaultKind::RateLimited) => {
+            let mut r = ApiError::detail(StatusCode::TOO_MANY_REQUESTS, "Request was throttled.")
+                .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, plan.retry_after_secs.into());
+            return r;
+        }
+        Some(_) => {
+            return ApiError::detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "A server error occurred.",
+            )
+            .into_response()
+        }
+        None => next.run(req).await,
+    };
+    if plan.malformed && response.status().is_success() {
+        let (parts, _) = response.into_parts();
+        return Response::from_parts(parts, Body::from(r#"{"next": null, "results": [{"id": "#));
+    }
+    response
+}
+
+fn invalid_account_token() -> ApiError {
+    // Merge's text for an unknown token is UNCONFIRMED; the status (401) is what clients act on.
+    ApiError::detail(StatusCode::UNAUTHORIZED, "Invalid account token.")
+}
+
+/// The linked account named by `X-Account-Token`, checked as Merge checks it.
+pub struct Linked(pub Account);
+
+impl FromRequestParts<Arc<Sandbox>> for Linked {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, sb: &Arc<Sandbox>) -> Result<Self, ApiError> {
+        let token = account_token_header(&parts.headers).ok_or_else(|| {
+            ApiError::detail(
+                StatusCode::UNAUTHORIZED,
+                "Account Token must be passed in as an X-Account-Token header.",
+            )
+        })?;
+        sb.lock()
+            .account_by_token(token)
+            .cloned()
+            .map(Linked)
+            .ok_or_else(invalid_account_token)
+    }
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn param<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    q.get(key).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+fn flag(q: &HashMap<String, String>, key: &str) -> bool {
+    matches!(param(q, key), Some("true" | "True" | "1"))
+}
+
+fn required(body: &Value, field: &str) -> Result<String, ApiError> {
+    match body.get(field) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(Value::String(_)) => Err(ApiError::field(field, "This field may not be blank.")),
+        _ => Err(ApiError::field(field, "This field is required.")),
+    }
+}
+
+async fn create_link_token(
+    State(sb): Shared,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<wire::LinkToken> {
+    let Json(body) =
+        body.map_err(|_| ApiError::detail(StatusCode::BAD_REQUEST, "JSON parse error."))?;
+    let end_user = EndUser {
+        email_address: required(&body, "end_user_email_address")?,
+        organization_name: required(&body, "end_user_organization_name")?,
+        origin_id: required(&body, "end_user_origin_id")?,
+    };
+    let categories: Vec<String> =
+        serde_json::from_value(body.get("categories").cloned().unwrap_or(Value::Null))
+            .map_err(|_| ApiError::field("categories", "This field is required."))?;
+    if !categories.iter().any(|c| c == "hris") {
+        return Err(ApiError::field(
+            "categories",
+            "This sandbox serves the hris category only.",
+        ));
+    }
+    let magic = body
+        .get("should_create_magic_link_url")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let expiry = match body.get("link_expiry_mins") {
+        None | Some(Value::Null) => 30,
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| ApiError::field("link_expiry_mins", "A valid integer is required."))?,
+    };
+    let max = if magic { 10_080 } else { 720 };
+    if !(30..=max).contains(&expiry) {
+        let msg = format!("Ensure this value is between 30 and {max}.");
+        return Err(ApiError::field("link_expiry_mins", &msg));
+    }
+    let integration = match body
+        .get("integration")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        Some(slug) => Some(
+            DIRECTORY
+                .iter()
+                .find(|d| d.slug == slug && d.is_hris())
+                .ok_or_else(|| ApiError::field("integration", "Invalid integration."))?,
+        ),
+        None => None,
+    };
+    let link_token = random_token(48);
+    let mut inner = sb.lock();
+    let now = inner.now();
+    inner.link_sessions.insert(
+        link_token.clone(),
+        LinkSession {
+            end_user,
+            integration: integration.map(|d| d.slug.to_string()),
+            expires_at: now + time::Duration::minutes(expiry),
+            used: false,
+        },
+    );
+    let magic_link_url = magic.then(|| {
+        let id = random_token(32);
+        inner.magic_links.insert(id.clone(), link_token.clone());
+        format!("{}/sandbox/magic/{id}", sb.public_url)
+    });
+    Ok(Json(wire::LinkToken {
+        link_token,
+        integration_name: integration.map(|d| d.name.to_string()),
+        magic_link_url,
+    }))
+}
+
+async fn exchange_public_token(
+    State(sb): Shared,
+    Path(public_token): Path<String>,
+) -> ApiResult<wire::AccountToken> {
+    let inner = sb.lock();
+    let now = inner.now();
+    let account = inner
+        .public_tokens
+        .get(&public_token)
+        .filter(|(_, expires)| *expires > now)
+        .and_then(|(id, _)| inner.accounts.iter().find(|a| &a.id == id))
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(wire::AccountToken {
+        account_token: account.token.clone(),
+        integration: integration_wire(account.integration_entry(), &sb.public_url),
+        id: account.id.clone(),
+    }))
+}
+
+async fn regenerate_account_token(State(sb): Shared, Linked(account): Linked) -> ApiResult<Value> {
+    let token = random_token(48);
+    let mut inner = sb.lock();
+    let a = inner
+        .account_mut(&account.id)
+        .ok_or_else(invalid_account_token)?;
+    a.token = token.clone();
+    Ok(Json(
+        json!({ "linked_account_id": account.id, "account_token": token }),
+    ))
+}
+
+async fn account_details(Linked(account): Linked) -> ApiResult<wire::AccountDetails> {
+    Ok(Json(account.details()))
+}
+
+fn linked_account_wire(sb: &Sandbox, a: &Account) -> wire::AccountDetailsAndActions {
+    let entry = a.integration_entry();
+    let integration = integration_wire(entry, &sb.public_url);
+    wire::AccountDetailsAndActions {
+        id: a.id.clone(),
+        category: Some("hris".to_string()),
+        status: a.status.as_str().to_string(),
+        status_detail: a.status_detail.clone(),
+        end_user_origin_id: Some(a.end_user.origin_id.clone()),
+        end_user_organization_name: a.end_user.organization_name.clone(),
+        end_user_email_address: a.end_user.email_address.clone(),
+        subdomain: None,
+        webhook_listener_url: String::new(),
+        is_duplicate: Some(false),
+        integration: Some(wire::AccountDetailsAndActionsIntegration {
+            name: integration.name,
+            categories: integration.categories.unwrap_or_default(),
+            image: integration.image,
+            square_image: integration.square_image,
+            color: entry.color.to_string(),
+            slug: entry.slug.to_string(),
+            passthrough_available: true,
+            available_model_operations: None,
+        }),
+        account_type: "PRODUCTION".to_string(),
+        completed_at: super::state::rfc3339(a.completed_at),
+        integration_specific_fields: None,
+    }
+}
+
+async fn linked_accounts(
+    State(sb): Shared,
+    Query(q): Params,
+) -> ApiResult<wire::Paginated<wire::AccountDetailsAndActions>> {
+    let matching: Vec<Account> = {
+        let inner = sb.lock();
+        let is = |key: &str, value: &str| param(&q, key).is_none_or(|v| v == value);
+        inner
+            .accounts
+            .iter()
+            .filter(|a| {
+                is("category", "hris")
+                    && is("end_user_origin_id", &a.end_user.origin_id)
+                    && is("end_user_email_address", &a.end_user.email_address)
+                    && is("end_user_organization_name", &a.end_user.organization_name)
+                    && is("id", &a.id)
+                    && is("status", a.status.as_str())
+                    && is("integration_name", a.integration_entry().name)
+                    // Sandbox accounts are production accounts: asking for test accounts finds none.
+                    && param(&q, "is_test_account").is_none()
+            })
+            .cloned()
+            .collect()
+    };
+    paginate(
+        &q,
+        matching.len(),
+        |_| true,
+        |i| linked_account_wire(&sb, &matching[i]),
+    )
+    .map(Json)
+}
+
+async fn delete_account(State(sb): Shared, Linked(account): Linked) -> StatusCode {
+    let target = {
+        let mut inner = sb.lock();
+        inner.accounts.retain(|a| a.id != account.id);
+        inner.webhook.clone()
+    };
+    webhook::emit(&sb, target, "LinkedAccount.deleted", &account, json!({}));
+    StatusCode::OK
+}
+
+async fn sync_status(
+    State(sb): Shared,
+    Linked(account): Linked,
+    Query(q): Params,
+) -> ApiResult<wire::Paginated<wire::SyncStatus>> {
+    let statuses = account.sync_statuses(sb.sync_interval(), "DONE");
+    paginate(&q, statuses.len(), |_| true, |i| statuses[i].clone()).map(Json)
+}
+
+async fn resync(State(sb): Shared, Linked(account): Linked) -> ApiResult<Vec<wire::SyncStatus>> {
+    let synced = sb.sync_now(&account.id).ok_or_else(invalid_account_token)?;
+    webhook::sync_completed(&sb, &synced);
+    Ok(Json(synced.sync_statuses(sb.sync_interval(), "SYNCING")))
+}
+
+async fn integrations(State(sb): Shared) -> Json<Vec<wire::AccountIntegration>> {
+    Json(
+        DIRECTORY
+            .iter()
+            .map(|d| integration_wire(d, &sb.public_url))
+            .collect(),
+    )
+}
+
+async fn organization_integrations(
+    State(sb): Shared,
+    Query(q): Params,
+) -> ApiResult<wire::Paginated<wire::AccountIntegration>> {
+    paginate(
+        &q,
+        DIRECTORY.len(),
+        |_| true,
+        |i| integration_wire(&DIRECTORY[i], &sb.public_url),
+    )
+    .map(Json)
+}
+
+/// The organization behind the request's account, and its list filters.
+fn org_of(sb: &Sandbox, account: &Account) -> Org {
+    sb.org(&sb.lock(), account)
+}
+
+fn time_param(q: &HashMap<String, String>, key: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+    param(q, key)
+        .map(|v| {
+            OffsetDateTime::parse(v, &Rfc3339)
+                .map_err(|_| ApiError::field(key, "Enter a valid date/time."))
+        })
+        .transpose()
+}
+
+/// `modified_after`/`before`, `created_after`/`before`, `include_deleted_data`: the filters every list has.
+struct CommonFilter {
+    modified_after: Option<OffsetDateTime>,
+    modified_before: Option<OffsetDateTime>,
+    created_after: Option<OffsetDateTime>,
+    created_before: Option<OffsetDateTime>,
+    include_deleted: bool,
+}
+
+impl CommonFilter {
+    fn parse(q: &HashMap<String, String>) -> Result<Self, ApiError> {
+        Ok(CommonFilter {
+            modified_after: time_param(q, "modified_after")?,
+            modified_before: time_param(q, "modified_before")?,
+            created_after: time_param(q, "created_after")?,
+            created_before: time_param(q, "created_before")?,
+            include_deleted: flag(q, "include_deleted_data"),
+        })
+    }
+
+    fn matches(&self, r: RecordMeta) -> bool {
+        (self.include_deleted || !r.deleted)
+            && self.modified_after.is_none_or(|t| r.modified > t)
+            && self.modified_before.is_none_or(|t| r.modified < t)
+            && self.created_after.is_none_or(|t| r.created > t)
+            && self.created_before.is_none_or(|t| r.created < t)
+    }
+}
+
+/// A list of generated records: filter by index, then build the page's records.
+fn common_list<T: Serialize>(
+    q: &HashMap<String, String>,
+    len: usize,
+    meta: impl Fn(usize) -> RecordMeta,
+    extra: impl Fn(usize) -> bool,
+    build: impl Fn(usize) -> T,
+) -> ApiResult<wire::Paginated<T>> {
+    let filter = CommonFilter::parse(q)?;
+    paginate(q, len, |i| filter.matches(meta(i)) && extra(i), build).map(Json)
+}
+
+async fn employees(
+    State(sb): Shared,
+    Linked(account): Linked,
+    Query(q): Params,
+) -> ApiResult<wire::Paginated<wire::Employee>> {
+    let org = org_of(&sb, &account);
+    let expand = Expand::parse(param(&q, "expand"));
+    let status = param(&q, "employment_status");
+    let remote_id = param(&q, "remote_id");
+    common_list(
+        &q,
+        org.employee_count(),
+        |i| org.employee_record(i),
+        |i| {
+            status.is_none_or(|s| s == org.employment_status(i))
+                && remote_id.is_none_or(|r| r == format!("E{}", 1000 + i))
+        },
+        |i| org.employee(i, &expand),
+    )
+}
+
+async fn employee(
+    State(sb): Shared,
+    Linked(account): Linked,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<wire::Employee> {
+    let org = org_of(&sb, &account);
+    let i = org.employee_index(&id).ok_or_else(ApiError::not_found)?;
+    Ok(Json(org.employee(i, &Expand::parse(param(&q, "expand")))))
+}
+
+async fn employments(
+    State(sb): Shared,
+    Linked(account): Linked,
+    Query(q): Params,
+) -> ApiResult<wire::Paginated<wire::Employment>> {
+    let org = org_of(&sb, &account);
+    let expand = Expand::parse(param(&q, "expand"));
+    common_list(
+        &q,
+        org.employee_count(),
+        |i| org.employee_record(i),
+        |_| true,
+        |i| org.employment(i, &expand),
+    )
+}
+
+async fn teams(
+    State(sb): Shared,
+    Linked(account): Linked,
+    Query(q): Params,
+) -> ApiResult<wire::Paginated<wire::Team>> {
+    let org = org_of(&sb, &account);
+    let expand = Expand::parse(param(&q, "expand"));
+    common_list(
+        &q,
+        org.team_count(),
+        |_| org.static_record(),
+        |_| true,
+        |i| org.team(i, &expand),
+    )
+}
+
+async fn locations(
+    State(sb): Shared,
+    Linked(account): Linked,
+    Query(q): Params,
+) -> ApiResult<wire::Paginated<wire::Location>> {
+    let org = org_of(&sb, &account);
+    let kind = param(&q, "location_type");
+    common_list(
+        &q,
+        org.location_count(),
+        |_| org.static_record(),
+        |_| kind.is_none_or(|k| k == "WORK"),
+        |i| org.location(i),
+    )
+}
+
+async fn groups(
+    State(sb): Shared,
+    Linked(account): Linked,
+    Query(q): Params,
+) -> ApiResult<wire::Paginated<wire::Group>> {
+    let org = org_of(&sb, &account);
+    let team_only = param(&q, "is_commonly_used_as_team");
+    common_list(
+        &q,
+        org.group_count(),
+        |_| org.static_record(),
+        |_| team_only != Some("true"),
+        |i| org.group(i),
+    )
+}
+
+/// Where a page starts: before index `n` (forward) or ends before it (backward).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cursor {
+    Forward(usize),
+    Backward(usize),
+}
+
+impl Cursor {
+    /// Opaque to clients, like Merge's base64 cursors.
+    fn encode(self) -> String {
+        let raw = match self {
+            Cursor::Forward(n) => format!("p={n}"),
+            Cursor::Backward(n) => format!("r={n}"),
+        };
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    fn decode(s: &str) -> Option<Self> {
+        let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()?).ok()?;
+        let (kind, n) = raw.split_once('=')?;
+        let n = n.parse().ok()?;
+        match kind {
+            "p" => Some(Cursor::Forward(n)),
+            "r" => Some(Cursor::Backward(n)),
+            _ => None,
+        }
+    }
+}
+
+const DEFAULT_PAGE_SIZE: usize = 30;
+const MAX_PAGE_SIZE: usize = 100;
+
+/// DRF cursor pagination over `0..len`, keeping the indexes `keep` accepts. `next`/`previous` are
+/// bare cursors, as in Merge's documented examples.
+fn paginate<T>(
+    q: &HashMap<String, String>,
+    len: usize,
+    keep: impl Fn(usize) -> bool,
+    build: impl Fn(usize) -> T,
+) -> Result<wire::Paginated<T>, ApiError> {
+    let size = param(q, "page_size")
+        .and_then(|s| s.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_PAGE_SIZE);
+    let size = size.min(MAX_PAGE_SIZE);
+    let cursor = match param(q, "cursor") {
+        Some(c) => Cursor::decode(c)
+            .ok_or_else(|| ApiError::detail(StatusCode::NOT_FOUND, "Invalid cursor"))?,
+        None => Cursor::Forward(0),
+    };
+    let (indexes, next, previous) = match cursor {
+        Cursor::Forward(start) => {
+            let mut found = (start.min(len)..len).filter(|&i| keep(i));
+            let page: Vec<usize> = found.by_ref().take(size).collect();
+            let next = found.next().map(Cursor::Forward);
+            let previous = (0..start.min(len))
+                .rev()
+                .find(|&i| keep(i))
+                .map(|_| Cursor::Backward(start));
+            (page, next, previous)
+        }
+        Cursor::Backward(end) => {
+            let mut found = (0..end.min(len)).rev().filter(|&i| keep(i));
+            let mut page: Vec<usize> = found.by_ref().take(size).collect();
+            page.reverse();
+            let first = page.first().copied().unwrap_or(end);
+            let previous = found.next().map(|_| Cursor::Backward(first));
+            let next = (end.min(len)..len).find(|&i| keep(i)).map(Cursor::Forward);
+            (page, next, previous)
+        }
+    };
+    Ok(wire::Paginated {
+        next: next.map(Cursor::encode),
+        previous: previous.map(Cursor::encode),
+        results: indexes.into_iter().map(build).collect(),
+    })
+}
+
+/// Marks an account as needing relink, as a revoked credential in the HR system would.
+pub fn set_relink_needed(sb: &Sandbox, account_id: &str) -> bool {
+    let mut inner = sb.lock();
+    match inner.account_mut(account_id) {
+        Some(a) => {
+            a.status = LinkStatus::RelinkNeeded;
+            a.status_detail = Some("Invalid login credentials".to_string());
+            true
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        for c in [
+            Cursor::Forward(0),
+            Cursor::Forward(99_999),
+            Cursor::Backward(7),
+        ] {
+            assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        }
+        assert_eq!(Cursor::decode("not a cursor"), None);
+    }
+
+    #[test]
+    fn pages_forward_and_back() {
+        let q: HashMap<String, String> = [("page_size".to_string(), "3".to_string())].into();
+        let first = paginate(&q, 10, |i| i % 2 == 0, |i| i).unwrap();
+        assert_eq!(first.results, vec![0, 2, 4]);
+        assert!(first.previous.is_none());
+        let mut q2 = q.clone();
+        q2.insert("cursor".into(), first.next.clone().unwrap());
+        let second = paginate(&q2, 10, |i| i % 2 == 0, |i| i).unwrap();
+        assert_eq!(second.results, vec![6, 8]);
+        assert!(second.next.is_none());
+        q2.insert("cursor".into(), second.previous.unwrap());
+        assert_eq!(
+            paginate(&q2, 10, |i| i % 2 == 0, |i| i).unwrap().results,
+            vec![0, 2, 4]
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! Merge → app webhooks: `{hook, linked_account, data}` JSON, signed as Merge signs
+//! (HMAC-SHA256 of the raw body, base64url, header `X-Merge-Webhook-Signature`).
+
+use base64::{engine::general_purpose::URL_SAFE, Engine};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use super::{
+    state::{rfc3339, Account, Sandbox},
+    WebhookTarget,
+};
+
+pub const SIGNATURE_HEADER: &str = "X-Merge-Webhook-Signature";
+
+/// The signature of a raw body. Padded base64url, as Python's `urlsafe_b64encode` in Merge's docs
+/// gives; receivers should compare with `=` stripped.
+pub fn sign(key: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    URL_SAFE.encode(mac.finalize().into_bytes())
+}
+
+/// Posts one event in the background, if a receiver is configured. Failures are logged, not retried.
+pub fn emit(
+    sb: &Sandbox,
+    target: Option<WebhookTarget>,
+    event: &str,
+    account: &Account,
+    data: Value,
+) {
+    let Some(target) = target else { return };
+    let payload = json!({
+        // Merge reuses the hook id for every event of one webhook configuration.
+        "hook": {"id": hook_id(&target.url), "event": event, "target": target.url},
+        "linked_account": account.details(),
+        "data": data,
+    });
+    let body = payload.to_string().into_bytes();
+    let signature = sign(&target.signing_key, &body);
+    let request = sb
+        .http
+        .post(&target.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, signature)
+        .timeout(std::time::Duration::from_secs(10))
+        .body(body);
+    let event = event.to_string();
+    tokio::spawn(async move {
+        match request.send().await {
+            Ok(r) if r.status().is_success() => tracing::debug!(%event, "webhook delivered"),
+            Ok(r) => tracing::warn!(%event, status = r.status().as_u16(), "webhook refused"),
+            Err(e) => tracing::warn!(%event, error = %e.without_url(), "webhook not delivered"),
+        }
+    });
+}
+
+fn hook_id(url: &str) -> String {
+    use sha2::Digest;
+    let digest = Sha256::digest(url.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// `LinkedAccount.linked`: carries the account token (the only way to get it after a magic link).
+/// The key names in `data` are UNCONFIRMED; `account_token` and `is_relink` are Merge's documented words.
+pub fn linked(sb: &Sandbox, account: &Account, is_relink: bool) {
+    let target = sb.lock().webhook.clone();
+    let entry = account.integration_entry();
+    let data = json!({
+        "account_token": account.token,
+        "is_relink": is_relink,
+        "integration_name": entry.name,
+        "integration_slug": entry.slug,
+    });
+    emit(sb, target, "LinkedAccount.linked", account, data);
+}
+
+/// `LinkedAccount.sync_completed`, after the initial sync and each later one.
+pub fn sync_completed(sb: &Sandbox, account: &Account) {
+    let target = sb.lock().webhook.clone();
+    let statuses = account.sync_statuses(sb.sync_interval(), "DONE");
+    let sync_status: serde_json::Map<String, Value> = statuses
+        .into_iter()
+        .map(|s| (s.model_id.clone(), json!(s)))
+        .collect();
+    let data = json!({
+        "is_initial_sync": account.syncs.len() <= 1,
+        "integration_name": account.integration_entry().name,
+        "integration_id": account.integration,
+        "last_sync_finished": account.syncs.last().copied().map(rfc3339),
+        "sync_status": sync_status,
+    });
+    emit(sb, target, "LinkedAccount.sync_completed", account, data);
+}

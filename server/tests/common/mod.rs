@@ -1,0 +1,166 @@
+//! A real server environment for tests: configuration, SQLite in a temp dir, the Merge sandbox on a
+//! free port and the real Merge client pointed at it.
+
+#![allow(dead_code)]
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use app::{
+    auth::{dev::demo_identity, Identity},
+    provider::{MergeClient, RetryPolicy},
+    state::AppState,
+};
+use server::{config::Config, startup};
+
+pub struct TestEnv {
+    pub state: AppState,
+    pub sandbox_url: String,
+    pub http: reqwest::Client,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn unique() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    format!(
+        "{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+impl TestEnv {
+    pub async fn start() -> TestEnv {
+        Self::start_with(&[]).await
+    }
+
+    /// Like `start`, with more (or other) configuration variables, e.g. `DATABASE_URL`.
+    pub async fn start_with(extra: &[(&str, String)]) -> TestEnv {
+        let dir = std::env::temp_dir().join(format!("hris-test-{}", unique()));
+        let mut vars: HashMap<&str, String> = [
+            ("HRIS_DATA_DIR", dir.display().to_string()),
+            ("HRIS_BIND_ADDR", "127.0.0.1:0".into()),
+            ("HRIS_SANDBOX_ADDR", "127.0.0.1:0".into()),
+        ]
+        .into();
+        vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let prepared = startup::prepare(&config).await.unwrap();
+        let sandbox_url = prepared.sandbox.as_ref().unwrap().public_url.clone();
+        let mut state = prepared.state;
+        // Same client, quicker retries, so fault tests do not wait half-seconds.
+        let fast = RetryPolicy {
+            timeout: Duration::from_secs(5),
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_retry_after: Duration::from_secs(2),
+        };
+        state.provider = Arc::new(
+            MergeClient::with_policy(
+                state.settings.provider_base_url.clone(),
+                state.settings.provider_api_key.clone(),
+                fast,
+            )
+            .unwrap(),
+        );
+        TestEnv {
+            state,
+            sandbox_url,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    /// The data directory (the SQLite file, dev keys).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// A demo admin in an organization of its own (HRIS Integration turned on).
+    pub async fn admin(&self, org: &str) -> Identity {
+        let who = app::auth::dev::in_organization(demo_identity("alice").unwrap(), org).unwrap();
+        app::domain::organization::set_hris_enabled(&self.state.db, &who, true)
+            .await
+            .unwrap();
+        who
+    }
+
+    pub async fn control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}/sandbox{path}", self.sandbox_url));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        assert!(
+            res.status().is_success(),
+            "sandbox {path}: {}",
+            res.status()
+        );
+        res.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Completes a link token the way a person would in the Link dialog; returns the public token.
+    pub async fn complete_link(&self, link_token: &str, body: serde_json::Value) -> String {
+        let v = self
+            .control(
+                reqwest::Method::POST,
+                &format!("/link-tokens/{link_token}/complete"),
+                Some(body),
+            )
+            .await;
+        v["public_token"].as_str().unwrap().to_string()
+    }
+}
+
+impl TestEnv {
+    /// Opens a magic link as the customer would (its page redirects to the Link dialog) and
+    /// completes the dialog for `slug`; returns the public token.
+    pub async fn complete_magic_link(&self, url: &str, slug: &str) -> String {
+        let no_redirect = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let res = no_redirect.get(url).send().await.unwrap();
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        let link_token = location
+            .split("link_token=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_string();
+        self.complete_link(&link_token, serde_json::json!({ "integration": slug }))
+            .await
+    }
+}
+
+impl TestEnv {
+    /// The organization's latest `n` audit actions, newest first.
+    pub async fn audit_actions(&self, org_id: &str, n: i64) -> Vec<String> {
+        self.state
+            .db
+            .audit_events(org_id, n)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+}

@@ -1,0 +1,145 @@
+//! The HTTP surface without a browser: operations endpoints, sessions and permission checks on
+//! server functions, driven through the real router (`tower::ServiceExt::oneshot`).
+
+mod common;
+mod support;
+
+use axum::http::StatusCode;
+use support::{Backend, SecEnv};
+
+async fn test_app() -> SecEnv {
+    SecEnv::start(Backend::Sqlite).await
+}
+
+/// Signs in as a demo user of their own organization; returns the `name=value` cookie pair.
+async fn sign_in(app: &SecEnv, user: &str) -> String {
+    let res = app
+        .post("/api/session/dev_sign_in", &format!("user_id={user}"), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    res.cookie()
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = test_app().await;
+    let res = app.get("/healthz", None).await;
+    assert_eq!((res.status, res.body.as_str()), (StatusCode::OK, "ok"));
+    let res = app.get("/readyz", None).await;
+    assert_eq!((res.status, res.body.as_str()), (StatusCode::OK, "ready"));
+}
+
+#[tokio::test]
+async fn the_session_cookie_survives_cross_site_iframes_and_hides_from_scripts() {
+    let app = test_app().await;
+    let (status, headers, _) = app
+        .post("/api/session/dev_sign_in", "user_id=alice", None)
+        .await
+        .parts();
+    assert_eq!(status, StatusCode::OK);
+    let cookie = &headers["set-cookie"];
+    for attr in [
+        "hris_session=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=None",
+        "Partitioned",
+        "Path=/",
+    ] {
+        assert!(cookie.contains(attr), "{attr} missing in {cookie}");
+    }
+}
+
+#[tokio::test]
+async fn server_functions_check_session_and_permission() {
+    let app = test_app().await;
+    let (s, _, body) = app
+        .post("/api/hris/set_enabled", "enabled=true", None)
+        .await
+        .parts();
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("Unauthenticated"));
+
+    let bob = sign_in(&app, "bob").await;
+    let (s, _, body) = app
+        .post("/api/hris/set_enabled", "enabled=true", Some(&bob))
+        .await
+        .parts();
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    let (s, _, _) = app.post("/api/hris/settings", "", Some(&bob)).await.parts();
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let alice = sign_in(&app, "alice").await;
+    let (s, _, body) = app
+        .post("/api/hris/set_enabled", "enabled=true", Some(&alice))
+        .await
+        .parts();
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains(r#""enabled":true"#), "{body}");
+
+    // Another organization's admin sees their own organization's switch, untouched.
+    let gina = sign_in(&app, "gina").await;
+    let (s, _, body) = app
+        .post("/api/hris/settings", "", Some(&gina))
+        .await
+        .parts();
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains(r#""enabled":false"#) && body.contains("Globex"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let app = test_app().await;
+    let alice = sign_in(&app, "alice").await;
+    let (s, headers, _) = app
+        .post("/api/session/sign_out", "", Some(&alice))
+        .await
+        .parts();
+    assert_eq!(s, StatusCode::OK);
+    assert!(headers["set-cookie"].contains("Max-Age=0"));
+    let (s, _, _) = app
+        .post("/api/hris/settings", "", Some(&alice))
+        .await
+        .parts();
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the old cookie no longer works"
+    );
+}
+
+#[tokio::test]
+async fn unknown_demo_users_and_junk_are_client_errors() {
+    let app = test_app().await;
+    let (s, _, body) = app
+        .post("/api/session/dev_sign_in", "user_id=mallory", None)
+        .await
+        .parts();
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let alice = sign_in(&app, "alice").await;
+    let (s, _, body) = app
+        .post("/api/hris/set_enabled", "enabled=maybe", Some(&alice))
+        .await
+        .parts();
+    assert!(s.is_client_error(), "{s} {body}");
+}
+
+#[tokio::test]
+async fn pages_render_on_the_server() {
+    let app = test_app().await;
+    let alice = sign_in(&app, "alice").await;
+    let (s, _, body) = app
+        .get("/admin/integrations/hris", Some(&alice))
+        .await
+        .parts();
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("HRIS Integration") && body.contains(r#"role="switch""#),
+        "{body}"
+    );
+    let s = app.get("/no-such-page", None).await.status;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
