@@ -3,7 +3,7 @@
 //! Layers, outermost first: tracing, body limit, security headers (CSP with a per-response nonce),
 //! the cross-site guard and the session gate for server functions, field limits, the error status.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::{
     body::{to_bytes, Body},
@@ -16,7 +16,7 @@ use axum::{
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use leptos::prelude::{provide_context, use_context};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use rand::RngCore;
 use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
 
@@ -46,8 +46,16 @@ pub const EXTRA_ROUTES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The app's routes, generated once per process. Leptos suppresses resource loading process-wide
+/// while it generates a route list, so a second generation (tests build many routers in one process)
+/// could leave a page that is rendering at that moment waiting forever (leptos-rs/leptos#4773).
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn app(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
     let policy = Arc::new(SecurityPolicy::from_state(&state));
     Router::new()

@@ -65,7 +65,7 @@ impl Env {
         Env {
             sandbox,
             client,
-            http: reqwest::Client::new(),
+            http: test_http(),
         }
     }
 
@@ -1374,7 +1374,7 @@ async fn canned_responses() {
 #[tokio::test]
 async fn independent_client_sees_merge_shapes() {
     let env = Env::start().await;
-    let http = reqwest::Client::new();
+    let http = test_http();
     let base = env.sandbox.api_base_url();
     let auth = format!("Bearer {KEY}");
 
@@ -1596,4 +1596,12 @@ async fn independent_client_sees_merge_shapes() {
             .status(),
         401
     );
+}
+
+/// A plain HTTP client whose requests fail instead of hanging the test.
+fn test_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
 }

@@ -113,10 +113,7 @@ async fn a_planted_token_appears_nowhere_in_plain_text(backend: Backend) {
     .await;
     let mut http = Http {
         base,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        client: common::test_client(false),
         bodies: vec![],
     };
     let sign_in = |perms: &'static [&'static str], user: &'static str| {

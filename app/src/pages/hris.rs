@@ -118,7 +118,10 @@ fn ConnectionsPanel() -> impl IntoView {
         link_dialog: RwSignal::new(None),
     };
     provide_context(panel);
-    let connections = Resource::new(move || panel.refresh.get(), |_| list_connections());
+    // One resource per section: a resource read under two suspense boundaries can leave one of them
+    // unresolved during server rendering (leptos-rs/leptos#4851), so each list loads its own copy.
+    let direct = Resource::new(move || panel.refresh.get(), |_| list_connections());
+    let manual = Resource::new(move || panel.refresh.get(), |_| list_connections());
     let directory = Resource::new(|| (), |_| hris_directory());
     let t = use_texts();
     let loading = move || view! { <p>{t.loading}</p> };
@@ -128,7 +131,7 @@ fn ConnectionsPanel() -> impl IntoView {
             <h2 id="connected-heading">{t.connected_heading}</h2>
             <Transition fallback=loading>
                 {move || Suspend::new(async move {
-                    match connections.await {
+                    match direct.await {
                         Ok(list) => view! { <ConnectionList connections=list kind=ConnectionKind::Direct/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
@@ -154,7 +157,7 @@ fn ConnectionsPanel() -> impl IntoView {
             <h2 id="other-connected-heading">{t.other_connected_heading}</h2>
             <Transition fallback=loading>
                 {move || Suspend::new(async move {
-                    match connections.await {
+                    match manual.await {
                         Ok(list) => view! { <ConnectionList connections=list kind=ConnectionKind::Manual/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }

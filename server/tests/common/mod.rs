@@ -75,7 +75,7 @@ impl TestEnv {
         TestEnv {
             state,
             sandbox_url,
-            http: reqwest::Client::new(),
+            http: test_client(true),
             dir,
         }
     }
@@ -132,10 +132,7 @@ impl TestEnv {
     /// Opens a magic link as the customer would (its page redirects to the Link dialog) and
     /// completes the dialog for `slug`; returns the public token.
     pub async fn complete_magic_link(&self, url: &str, slug: &str) -> String {
-        let no_redirect = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let no_redirect = test_client(false);
         let res = no_redirect.get(url).send().await.unwrap();
         let location = res.headers()["location"].to_str().unwrap().to_string();
         let link_token = location
@@ -163,4 +160,18 @@ impl TestEnv {
             .map(|e| e.action)
             .collect()
     }
+}
+
+/// An HTTP client for tests: a request that never answers fails the test instead of hanging it.
+pub fn test_client(follow_redirects: bool) -> reqwest::Client {
+    let policy = if follow_redirects {
+        reqwest::redirect::Policy::default()
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    reqwest::Client::builder()
+        .redirect(policy)
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
 }
