@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh
-cargo leptos build
+cargo leptos build --split
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 echo "HRIS Connect: open http://${HRIS_BIND_ADDR:-127.0.0.1:3000}/signin"
 exec target/debug/server

@@ -16,6 +16,6 @@ cargo test -p server
 step "frontend: compiles for wasm"
 cargo check -p frontend --target wasm32-unknown-unknown
 step "build the site and the server"
-cargo leptos build
+cargo leptos build --split
 step "end2end: Playwright in Chromium"
 (cd end2end && npx playwright test)

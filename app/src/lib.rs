@@ -32,7 +32,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Redirect, Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -74,7 +74,7 @@ pub fn App() -> impl IntoView {
                 />
                 <Route
                     path=path!("/desk")
-                    view=pages::desk::DeskPage
+                    view={Lazy::<pages::desk::DeskRoute>::new()}
                     ssr=SsrMode::Async
                 />
                 <Route

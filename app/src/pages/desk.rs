@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{lazy_route, LazyRoute};
 
 use crate::{
     api::desk::{
@@ -18,6 +19,21 @@ use crate::{
     i18n::use_texts,
     model::{ConnectionView, MagicLinkStatus, MagicLinkView, OrganizationOption},
 };
+
+/// The console as a lazily loaded route: its code is a separate wasm chunk that the browser fetches
+/// only when someone opens `/desk` (agents are few; admins never pay for it).
+pub struct DeskRoute;
+
+#[lazy_route]
+impl LazyRoute for DeskRoute {
+    fn data() -> Self {
+        DeskRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <DeskPage/> }.into_any()
+    }
+}
 
 #[component]
 pub fn DeskPage() -> impl IntoView {

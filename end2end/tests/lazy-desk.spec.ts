@@ -1,0 +1,35 @@
+import { test, expect, signInFresh, turnHrisOn } from "./fixtures";
+
+// The service-desk console ships as its own wasm chunk (a lazy route): admins never download it,
+// and the desk page still hydrates and works, whether opened directly or by navigating to it.
+const isDeskChunk = (url: string) => /\/pkg\/split_[^/]*desk[^/]*\.wasm$/.test(url);
+
+test("the admin page never loads the desk console's chunk; the desk page loads it and works", async ({ page, browser }) => {
+  const chunks: string[] = [];
+  page.on("request", (r) => { if (isDeskChunk(r.url())) chunks.push(r.url()); });
+  const org = await signInFresh(page);
+  await turnHrisOn(page); // a hydrated, working admin page
+  await page.reload();
+  await expect(page.getByRole("switch", { name: "HRIS Integration" })).toHaveAttribute("aria-checked", "true");
+  expect(chunks).toEqual([]);
+
+  const context = await browser.newContext({ baseURL: process.env.HRIS_BASE_URL });
+  const desk = await context.newPage();
+  const deskChunks: string[] = [];
+  desk.on("request", (r) => { if (isDeskChunk(r.url())) deskChunks.push(r.url()); });
+  await desk.goto("/signin");
+  await desk.getByRole("button", { name: "Sign in as Dana Desk" }).click();
+  // Client-side navigation to the lazy route fetches the chunk, then renders the console.
+  await desk.getByRole("link", { name: "Service desk" }).click();
+  await expect(desk.getByRole("heading", { level: 1, name: "Service desk" })).toBeVisible();
+  await expect.poll(() => deskChunks.length).toBeGreaterThan(0);
+
+  // Opened directly, the page hydrates with the chunk: its controls respond.
+  deskChunks.length = 0;
+  await desk.goto("/desk");
+  await expect.poll(() => deskChunks.length).toBeGreaterThan(0);
+  await desk.getByLabel("Organization").selectOption({ label: org });
+  await desk.getByRole("button", { name: "Create magic link" }).click();
+  await expect(desk.getByRole("status")).toHaveText("Magic link created. It is valid for 7 days.");
+  await context.close();
+});
