@@ -58,6 +58,8 @@ test("the widget speaks German: no English string on the page", async ({ page })
   // Cancelled: the unfinished connection is listed, in German.
   await dialog.getByRole("button", { name: "Abbrechen" }).click();
   await expect(widget.getByText("Einrichtung nicht abgeschlossen")).toBeVisible();
+  // Dates in German form: day.month.year, with no English month name.
+  await expect(widget.getByText(/Personio · erstellt \d{1,2}\.\d{1,2}\.\d{4}, \d{2}:\d{2} UTC/)).toBeVisible();
   expect(await englishIn(widget, names)).toEqual([]);
 });
 

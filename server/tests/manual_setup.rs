@@ -68,7 +68,9 @@ async fn the_seed_process_from_magic_link_to_active_connection() {
     );
 
     // Before the webhook: polling by origin id shows the ID, but there is no token yet.
-    let listed = &magic_links::list(&env.state, &admin.org_id).await.unwrap()[0];
+    let listed = &magic_links::list(&env.state, &desk(), &admin.org_id)
+        .await
+        .unwrap()[0];
     assert_eq!(
         listed.linked_account_id.as_deref(),
         Some(account_id.as_str())
@@ -82,7 +84,9 @@ async fn the_seed_process_from_magic_link_to_active_connection() {
     webhooks::handle(&env.state, &linked_event(&account_id, &token, &origin))
         .await
         .unwrap();
-    let listed = &magic_links::list(&env.state, &admin.org_id).await.unwrap()[0];
+    let listed = &magic_links::list(&env.state, &desk(), &admin.org_id)
+        .await
+        .unwrap()[0];
     assert_eq!(
         (listed.status, listed.token_available, listed.url.clone()),
         (MagicLinkStatus::Used, true, None)
@@ -181,7 +185,9 @@ async fn a_revoked_link_is_never_accepted() {
     webhooks::handle(&env.state, &linked_event(&account_id, &token, &origin))
         .await
         .unwrap();
-    let listed = &magic_links::list(&env.state, &admin.org_id).await.unwrap()[0];
+    let listed = &magic_links::list(&env.state, &desk(), &admin.org_id)
+        .await
+        .unwrap()[0];
     assert_eq!(
         (listed.status, listed.token_available),
         (MagicLinkStatus::Revoked, false)

@@ -21,7 +21,7 @@ pub async fn desk_organizations() -> Result<Vec<OrganizationOption>, AppError> {
 #[server(endpoint = "desk/magic_links")]
 pub async fn desk_magic_links(org_id: String) -> Result<Vec<MagicLinkView>, AppError> {
     let c = desk().await?;
-    crate::domain::magic_links::list(&c.state, &org_id).await
+    crate::domain::magic_links::list(&c.state, &c.identity, &org_id).await
 }
 
 /// Creates a 7-day magic link for the organization, optionally for one HR system (`slug` empty: any).

@@ -116,10 +116,10 @@ pub async fn view(state: &AppState, t: &Texts, c: &ConnectionRecord) -> Connecti
         enabled: c.enabled,
         health: HealthStatus::try_from(c.health_status.clone()).unwrap_or(HealthStatus::Unknown),
         health_detail: c.health_detail.as_deref().map(|d| t.reword(d)),
-        checked_at: c.health_checked_at.map(format_time),
+        checked_at: c.health_checked_at.map(|at| format_time(at, t)),
         provider_status: c.provider_status.clone(),
         linked_account_id: c.linked_account_id.clone(),
-        created_at: format_time(c.created_at),
+        created_at: format_time(c.created_at, t),
     }
 }
 
@@ -392,7 +392,7 @@ pub async fn test(state: &AppState, who: &Identity, id: &str) -> Result<TestOutc
     Ok(TestOutcome {
         ok: health == HealthStatus::Ok,
         message: t.reword(&message),
-        checked_at: format_time(now),
+        checked_at: format_time(now, t),
         connection: view(state, t, &c).await,
     })
 }

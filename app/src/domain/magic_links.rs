@@ -11,6 +11,7 @@ use crate::{
 };
 
 use super::format_time;
+use crate::i18n::Texts;
 
 /// A magic link is valid for 7 days from issue: Merge's maximum (`link_expiry_mins` 10080).
 pub const MAGIC_LINK_LIFETIME_MS: i64 = MAGIC_LINK_EXPIRY_MINS as i64 * 60 * 1000;
@@ -37,7 +38,12 @@ pub async fn organizations(state: &AppState) -> Result<Vec<OrganizationOption>, 
         .collect())
 }
 
-async fn view(state: &AppState, m: &MagicLinkRecord, now: i64) -> Result<MagicLinkView, AppError> {
+async fn view(
+    state: &AppState,
+    t: &Texts,
+    m: &MagicLinkRecord,
+    now: i64,
+) -> Result<MagicLinkView, AppError> {
     let status = status(m, now);
     let url = match status {
         MagicLinkStatus::Pending => Some(
@@ -51,7 +57,7 @@ async fn view(state: &AppState, m: &MagicLinkRecord, now: i64) -> Result<MagicLi
     let provider_name = match &m.provider_slug {
         Some(slug) => state
             .directory
-            .entry(state.provider.as_ref(), &crate::i18n::EN, slug)
+            .entry(state.provider.as_ref(), t, slug)
             .await
             .ok()
             .flatten()
@@ -65,8 +71,8 @@ async fn view(state: &AppState, m: &MagicLinkRecord, now: i64) -> Result<MagicLi
         provider_name,
         url,
         issued_by: m.issued_by_name.clone(),
-        issued_at: format_time(m.issued_at),
-        expires_at: format_time(m.expires_at),
+        issued_at: format_time(m.issued_at, t),
+        expires_at: format_time(m.expires_at, t),
         status,
         linked_account_id: m.linked_account_id.clone(),
         token_available: status == MagicLinkStatus::Used && m.account_token.is_some(),
@@ -167,12 +173,16 @@ pub async fn issue(
         format!("Magic link issued for {org_name}"),
     )
     .await?;
-    view(state, &record, issued_at).await
+    view(state, who.texts(), &record, issued_at).await
 }
 
 /// The organization's magic links, newest first. Pending links without an account yet are looked
 /// up at the provider by their origin id, so the ID shows even if the webhook is late.
-pub async fn list(state: &AppState, org_id: &str) -> Result<Vec<MagicLinkView>, AppError> {
+pub async fn list(
+    state: &AppState,
+    who: &Identity,
+    org_id: &str,
+) -> Result<Vec<MagicLinkView>, AppError> {
     let now = now_ms();
     let mut out = Vec::new();
     for mut m in state.db.magic_links(org_id).await? {
@@ -194,7 +204,7 @@ pub async fn list(state: &AppState, org_id: &str) -> Result<Vec<MagicLinkView>, 
                 Err(e) => tracing::warn!(error = ?e, "polling linked accounts failed"),
             }
         }
-        out.push(view(state, &m, now).await?);
+        out.push(view(state, who.texts(), &m, now).await?);
     }
     Ok(out)
 }
@@ -229,7 +239,7 @@ pub async fn revoke(
         .magic_link(org_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    view(state, &m, now_ms()).await
+    view(state, who.texts(), &m, now_ms()).await
 }
 
 /// Reveals the account token of a used magic link for handover to the admin. Every reveal is audited.

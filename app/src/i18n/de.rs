@@ -181,5 +181,6 @@ pub const DE: Texts = Texts {
     },
 
     name_too_long: |max| format!("Verwenden Sie höchstens {max} Zeichen."),
+    date: |day, month, year| format!("{day}.{month}.{year}"),
     retry_in: |secs| format!("Bitte versuchen Sie es in {secs} Sekunden erneut."),
 };

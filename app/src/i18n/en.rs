@@ -177,5 +177,19 @@ pub const EN: Texts = Texts {
     desk_issued_line: |by, at, expires| format!("Issued by {by} on {at}. Expires {expires}."),
 
     name_too_long: |max| format!("Use at most {max} characters."),
+    date: |day, month, year| format!("{day} {} {year}", month_abbr(month)),
     retry_in: |secs| format!("Please try again in {secs} seconds."),
 };
+
+/// "Nov" for "11"; anything else passes through.
+fn month_abbr(month: &str) -> &str {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    month
+        .parse::<usize>()
+        .ok()
+        .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
+        .copied()
+        .unwrap_or(month)
+}

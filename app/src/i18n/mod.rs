@@ -154,6 +154,8 @@ texts! {
     three {
         /// (by, issued at, expires at)
         desk_issued_line,
+        /// A calendar date: (day, month 1–12, year).
+        date,
     }
     number { name_too_long, retry_in }
 }
