@@ -1,6 +1,6 @@
 // The demo admin shell's backend: serves shell/index.html and signs short-lived HS256 host tokens
 // for the widget, as a real shell's backend would. Runs on another site than the widget.
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import path from "node:path";
@@ -13,7 +13,7 @@ const b64url = (s: string | Buffer) => Buffer.from(s).toString("base64url");
 export function signHostToken(claims: Record<string, unknown>): string {
   const header = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
   const now = Math.floor(Date.now() / 1000);
-  const payload = b64url(JSON.stringify({ iss: SHELL_ISSUER, aud: "hris-connect", iat: now, exp: now + 300, ...claims }));
+  const payload = b64url(JSON.stringify({ iss: SHELL_ISSUER, aud: "hris-connect", iat: now, exp: now + 300, jti: randomUUID(), ...claims }));
   const signature = createHmac("sha256", SHELL_SECRET).update(`${header}.${payload}`).digest("base64url");
   return `${header}.${payload}.${signature}`;
 }

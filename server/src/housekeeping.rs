@@ -1,4 +1,5 @@
-//! Background work: removes expired sessions and old webhook delivery records, once an hour.
+//! Background work, once an hour: removes expired sessions, used host tokens that can no longer
+//! verify, and old webhook delivery records.
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ const KEEP_DELIVERIES_MS: i64 = 7 * 24 * 3600 * 1000;
 pub async fn sweep(db: &Db) -> Result<(u64, u64), app::storage::StoreError> {
     let now = now_ms();
     let sessions = db.purge_expired_sessions(now).await?;
+    db.purge_used_host_tokens(now).await?;
     let deliveries = db
         .purge_webhook_deliveries(now - KEEP_DELIVERIES_MS)
         .await?;

@@ -311,6 +311,39 @@ async fn host_tokens_start_a_session_with_their_identity() {
     let cookie = res.cookie();
     let res = app.post("/api/hris/settings", "", Some(&cookie)).await;
     assert_eq!(res.status, StatusCode::OK, "{res:?}");
+    // A token opens one session. Used again by anyone else (no cookie, or another user's) it is
+    // refused; from the browser it signed in, it changes nothing.
+    let replay = |cookie: Option<String>| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.post(
+                "/api/session/host_sign_in",
+                &form(&[("token", &token)]),
+                cookie.as_deref(),
+            )
+            .await
+        }
+    };
+    let res = replay(None).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{res:?}");
+    assert!(!res.headers.contains_key("set-cookie"));
+    let other = app
+        .post(
+            "/api/session/host_sign_in",
+            &form(&[(
+                "token",
+                &host_token("org-h", "u-8", &["manage_integrations"]),
+            )]),
+            None,
+        )
+        .await
+        .cookie();
+    assert_eq!(replay(Some(other)).await.status, StatusCode::UNAUTHORIZED);
+    let res = replay(Some(cookie.clone())).await;
+    assert_eq!(res.status, StatusCode::OK, "{res:?}");
+    assert_eq!(res.json()["user_name"], "User u-7");
+    assert!(!res.headers.contains_key("set-cookie"));
     // Refused: wrong key, expired, another audience; a refused token leaves no session.
     let wrong = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),

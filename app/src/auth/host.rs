@@ -12,6 +12,10 @@
 //! | `org_id`, `org_name` | the organization |
 //! | `locale` | e.g. `en`, `de-DE` (optional, default `en`) |
 //! | `permissions` | array of `manage_integrations`, `service_desk` (unknown names are ignored) |
+//! | `jti` | a unique id (recommended): a token signs in once, so two tokens must differ |
+//!
+//! A token opens one session ([`crate::auth::session::claim_host_token`]): used again, it is refused
+//! unless the request already carries that user's session.
 
 use std::fmt;
 

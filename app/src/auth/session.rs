@@ -29,6 +29,18 @@ fn hash(token: &str) -> String {
         .collect()
 }
 
+/// Marks a verified host token as used. False when it was used before: a host token opens one
+/// session, so a copied or leaked token is worth nothing once the widget has signed in with it.
+pub async fn claim_host_token(state: &AppState, token: &str) -> Result<bool, AppError> {
+    // Remembered until it could no longer verify anyway.
+    let valid_for_ms =
+        (crate::auth::host::MAX_LIFETIME_SECS + crate::auth::host::LEEWAY_SECS as i64) * 1000;
+    Ok(state
+        .db
+        .claim_host_token(&hash(token), now_ms() + valid_for_ms)
+        .await?)
+}
+
 /// Starts a session for `identity` (creating its organization on first sight) and returns the
 /// `Set-Cookie` header value that carries it.
 pub async fn start(state: &AppState, identity: &Identity) -> Result<HeaderValue, AppError> {

@@ -79,4 +79,30 @@ impl Db {
             .await?
             .rows_affected())
     }
+
+    /// Records that a host sign-in token was used; false when it already was (a replay). Atomic
+    /// across server instances: the row's primary key decides.
+    pub async fn claim_host_token(&self, token_hash: &str, expires_at: i64) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "INSERT INTO used_host_tokens (token_hash, expires_at) VALUES ($1, $2)
+             ON CONFLICT (token_hash) DO NOTHING",
+        )
+        .bind(token_hash)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Forgets used host tokens that can no longer verify at `now`; returns how many.
+    pub async fn purge_used_host_tokens(&self, now: i64) -> StoreResult<u64> {
+        Ok(
+            sqlx::query("DELETE FROM used_host_tokens WHERE expires_at <= $1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
 }

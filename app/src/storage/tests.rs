@@ -94,6 +94,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     organizations_are_created_once_and_toggle,
     sessions_expire_and_extend,
+    a_host_token_is_claimed_once,
     connection_names_are_unique_within_an_organization,
     one_connection_is_active_at_a_time,
     rows_of_another_organization_are_out_of_reach,
@@ -180,6 +181,16 @@ async fn sessions_expire_and_extend(db: &Db) {
     assert_eq!(db.purge_expired_sessions(2_999).await.unwrap(), 0);
     assert_eq!(db.purge_expired_sessions(3_000).await.unwrap(), 1);
     assert_eq!(db.live_session("h1", 0).await.unwrap(), None);
+}
+
+async fn a_host_token_is_claimed_once(db: &Db) {
+    assert!(db.claim_host_token("t1", 5_000).await.unwrap());
+    assert!(!db.claim_host_token("t1", 5_000).await.unwrap(), "a replay");
+    assert!(db.claim_host_token("t2", 9_000).await.unwrap());
+    assert_eq!(db.purge_used_host_tokens(4_999).await.unwrap(), 0);
+    assert_eq!(db.purge_used_host_tokens(5_000).await.unwrap(), 1);
+    // Forgotten only once it could no longer verify; t2 is still remembered.
+    assert!(!db.claim_host_token("t2", 9_000).await.unwrap());
 }
 
 async fn connection_names_are_unique_within_an_organization(db: &Db) {

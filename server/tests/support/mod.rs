@@ -209,12 +209,13 @@ pub fn now() -> i64 {
     app::storage::now_ms() / 1000
 }
 
-/// A host token as the admin shell issues it (HS256, 5 minutes).
+/// A host token as the admin shell issues it (HS256, 5 minutes, a unique `jti`).
 pub fn host_token(org_id: &str, user: &str, permissions: &[&str]) -> String {
     let claims = serde_json::json!({
         "iss": HOST_ISSUER, "aud": HOST_AUDIENCE, "sub": user, "name": format!("User {user}"),
         "org_id": org_id, "org_name": format!("Org {org_id}"), "locale": "en",
         "permissions": permissions, "iat": now(), "exp": now() + 300,
+        "jti": uuid::Uuid::new_v4().to_string(),
     });
     encode(
         &Header::new(jsonwebtoken::Algorithm::HS256),
