@@ -12,7 +12,7 @@ use crate::{
     storage::{now_ms, AuditEvent, ConnectionRecord, NewConnection, StoreError},
 };
 
-use super::format_time;
+use super::{format_time, health::HealthDetail};
 
 pub const NAME_MAX_CHARS: usize = 80;
 
@@ -115,7 +115,10 @@ pub async fn view(state: &AppState, t: &Texts, c: &ConnectionRecord) -> Connecti
         lifecycle: c.lifecycle,
         enabled: c.enabled,
         health: HealthStatus::try_from(c.health_status.clone()).unwrap_or(HealthStatus::Unknown),
-        health_detail: c.health_detail.as_deref().map(|d| t.reword(d)),
+        health_detail: c
+            .health_detail
+            .as_deref()
+            .map(|d| HealthDetail::describe(d, t)),
         checked_at: c.health_checked_at.map(|at| format_time(at, t)),
         provider_status: c.provider_status.clone(),
         linked_account_id: c.linked_account_id.clone(),
@@ -284,14 +287,14 @@ pub async fn finish_link(
             &last4(token),
         )
         .await?;
-    let (health, detail) = health_of_status(&details.status);
+    let (health, detail) = HealthDetail::of_status(&details.status);
     state
         .db
         .set_connection_health(
             &who.org_id,
             &c.id,
             health.as_str(),
-            Some(&detail),
+            Some(&detail.code()),
             Some(details.status.as_str()),
             now_ms(),
         )
@@ -316,20 +319,6 @@ pub async fn finish_link(
     Ok(view(state, t, &c).await)
 }
 
-/// A health and its detail in English (stored so; shown reworded in the reader's language).
-fn health_of_status(status: &LinkStatus) -> (HealthStatus, String) {
-    match status {
-        LinkStatus::Complete => (HealthStatus::Ok, EN.health_works.into()),
-        LinkStatus::Idle => (HealthStatus::Ok, EN.health_idle.into()),
-        LinkStatus::RelinkNeeded => (
-            HealthStatus::RelinkNeeded,
-            ProviderError::RelinkNeeded.to_string(),
-        ),
-        LinkStatus::Incomplete => (HealthStatus::Failing, EN.health_incomplete.into()),
-        LinkStatus::Other(s) => (HealthStatus::Failing, (EN.provider_reports)(s.as_str())),
-    }
-}
-
 /// Test Connection: account details plus a one-record read; the result becomes the health.
 pub async fn test(state: &AppState, who: &Identity, id: &str) -> Result<TestOutcome, AppError> {
     let t = who.texts();
@@ -352,21 +341,15 @@ pub async fn test(state: &AppState, who: &Identity, id: &str) -> Result<TestOutc
         Ok::<_, ProviderError>(details)
     }
     .await;
-    let (health, message, provider_status) = match result {
+    let (health, detail, provider_status) = match result {
         Ok(details) => {
-            let (h, m) = health_of_status(&details.status);
-            (h, m, Some(details.status.as_str().to_string()))
+            let (h, d) = HealthDetail::of_status(&details.status);
+            (h, d, Some(details.status.as_str().to_string()))
         }
-        Err(e @ (ProviderError::TokenRejected | ProviderError::RelinkNeeded)) => (
-            HealthStatus::RelinkNeeded,
-            e.to_string(),
-            c.provider_status.clone(),
-        ),
-        Err(e) => (
-            HealthStatus::Failing,
-            e.to_string(),
-            c.provider_status.clone(),
-        ),
+        Err(e) => {
+            let (h, d) = HealthDetail::of_failure(e);
+            (h, d, c.provider_status.clone())
+        }
     };
     let now = now_ms();
     state
@@ -375,7 +358,7 @@ pub async fn test(state: &AppState, who: &Identity, id: &str) -> Result<TestOutc
             &who.org_id,
             &c.id,
             health.as_str(),
-            Some(&message),
+            Some(&detail.code()),
             provider_status.as_deref(),
             now,
         )
@@ -385,13 +368,13 @@ pub async fn test(state: &AppState, who: &Identity, id: &str) -> Result<TestOutc
         who,
         "connection.tested",
         &c,
-        format!("Test Connection: {message}"),
+        format!("Test Connection: {}", detail.message(&EN)),
     )
     .await?;
     let c = load(state, who, id).await?;
     Ok(TestOutcome {
         ok: health == HealthStatus::Ok,
-        message: t.reword(&message),
+        message: detail.message(t),
         checked_at: format_time(now, t),
         connection: view(state, t, &c).await,
     })
@@ -539,14 +522,14 @@ pub async fn add_manual(
             StoreError::Conflict(_) => AppError::invalid("account_id", t.account_already_connected),
             other => other.into(),
         })?;
-    let (health, detail) = health_of_status(&details.status);
+    let (health, detail) = HealthDetail::of_status(&details.status);
     state
         .db
         .set_connection_health(
             &who.org_id,
             &id,
             health.as_str(),
-            Some(&detail),
+            Some(&detail.code()),
             Some(details.status.as_str()),
             now_ms(),
         )

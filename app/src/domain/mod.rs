@@ -3,6 +3,7 @@
 
 pub mod connections;
 pub mod directory;
+pub mod health;
 pub mod magic_links;
 pub mod organization;
 pub mod webhooks;

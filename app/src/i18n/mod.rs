@@ -195,51 +195,6 @@ impl Texts {
             _ => format!("{} {}", self.prov_rate_limited, self.retry_soon),
         }
     }
-
-    /// A message stored in English (health details are kept in one language), in these texts.
-    /// Text this code did not write passes through unchanged.
-    pub fn reword(&self, stored: &str) -> String {
-        let fixed = [
-            (EN.health_works, self.health_works),
-            (EN.health_idle, self.health_idle),
-            (EN.health_incomplete, self.health_incomplete),
-            (EN.prov_token_rejected, self.prov_token_rejected),
-            (EN.prov_relink_needed, self.prov_relink_needed),
-            (EN.prov_not_found, self.prov_not_found),
-            (EN.prov_unavailable, self.prov_unavailable),
-            (EN.prov_unexpected, self.prov_unexpected),
-            (EN.prov_invalid, self.prov_invalid),
-            (EN.retry_soon, self.retry_soon),
-        ];
-        if let Some((_, t)) = fixed.iter().find(|(en, _)| *en == stored) {
-            return t.to_string();
-        }
-        if let Some(value) = value_in(stored, |v| (EN.provider_reports)(v)) {
-            return (self.provider_reports)(value);
-        }
-        if let Some(rest) = stored
-            .strip_prefix(EN.prov_rate_limited)
-            .and_then(|r| r.strip_prefix(' '))
-        {
-            if rest == EN.retry_soon {
-                return self.rate_limited(None);
-            }
-            let secs = value_in(rest, |v| (EN.retry_in)(0).replacen('0', v, 1))
-                .and_then(|v| v.parse::<u64>().ok());
-            if let Some(secs) = secs {
-                return self.rate_limited(Some(secs));
-            }
-        }
-        stored.to_string()
-    }
-}
-
-/// The value `text` was made with, if `text` is `template(value)`.
-fn value_in(text: &str, template: impl Fn(&str) -> String) -> Option<&str> {
-    const M: &str = "\u{1}";
-    let pattern = template(M);
-    let (before, after) = pattern.split_once(M)?;
-    text.strip_prefix(before)?.strip_suffix(after)
 }
 
 #[cfg(test)]
@@ -254,22 +209,6 @@ mod tests {
         assert_eq!(Locale::parse("en-GB"), Locale::En);
         assert_eq!(Locale::parse("fr"), Locale::En);
         assert_eq!(Locale::parse(""), Locale::En);
-    }
-
-    #[test]
-    fn stored_english_is_reworded() {
-        assert_eq!(DE.reword(EN.health_works), DE.health_works);
-        assert_eq!(
-            DE.reword(&(EN.provider_reports)("PAUSED")),
-            (DE.provider_reports)("PAUSED")
-        );
-        assert_eq!(
-            DE.reword(&EN.rate_limited(Some(120))),
-            DE.rate_limited(Some(120))
-        );
-        assert_eq!(DE.reword(&EN.rate_limited(None)), DE.rate_limited(None));
-        assert_eq!(DE.reword("something else"), "something else");
-        assert_eq!(EN.reword(EN.prov_unavailable), EN.prov_unavailable);
     }
 
     /// Every English phrase has a German one that differs, unless the word is the same in German
