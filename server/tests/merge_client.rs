@@ -54,12 +54,17 @@ impl Env {
     }
 
     async fn start() -> Env {
+        Env::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut SandboxConfig)) -> Env {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let config = SandboxConfig {
+        let mut config = SandboxConfig {
             api_key: KEY.into(),
             default_employees: 40,
             ..SandboxConfig::default()
         };
+        adjust(&mut config);
         let sandbox = sandbox::spawn(config, listener).await.unwrap();
         let client = MergeClient::with_policy(sandbox.api_base_url(), KEY, fast_policy()).unwrap();
         Env {
@@ -730,6 +735,123 @@ async fn faults_map_to_provider_errors_with_bounded_retries() {
     ] {
         assert!(!e.to_string().contains(t.expose()) && !e.to_string().contains('{'));
     }
+}
+
+/// Webhooks are delivered as Merge delivers them: a 5xx is tried again with the same body and
+/// signature, until the retries run out; a 4xx drops the event.
+#[tokio::test]
+async fn webhooks_are_retried_after_5xx_and_dropped_after_4xx() {
+    let env = Env::start_with(|c| {
+        c.webhook_retry_delays = vec![Duration::from_millis(50), Duration::from_millis(100)];
+    })
+    .await;
+    // The receiver answers each event's attempts from that event's plan, then 200.
+    type Plans = std::collections::HashMap<String, std::collections::VecDeque<u16>>;
+    let plans = std::sync::Arc::new(std::sync::Mutex::new(Plans::new()));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, String, Bytes, u16)>();
+    let receiver = Router::new().route(
+        "/hooks",
+        post({
+            let plans = plans.clone();
+            move |headers: HeaderMap, body: Bytes| {
+                let (plans, tx) = (plans.clone(), tx.clone());
+                async move {
+                    let event = serde_json::from_slice::<Value>(&body).unwrap()["hook"]["event"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    let status = plans
+                        .lock()
+                        .unwrap()
+                        .get_mut(&event)
+                        .and_then(|p| p.pop_front())
+                        .unwrap_or(200);
+                    let signature = headers["x-merge-webhook-signature"]
+                        .to_str()
+                        .unwrap()
+                        .to_string();
+                    let _ = tx.send((event, signature, body, status));
+                    StatusCode::from_u16(status).unwrap()
+                }
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let (status, _) = env
+        .control(
+            reqwest::Method::PUT,
+            "/sandbox/webhook",
+            json!({"url": hook_url, "signing_key": "whsec"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Collects attempts until the sandbox has been quiet for well over its whole retry schedule.
+    type Attempt = (String, String, Bytes, u16);
+    async fn attempts(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Attempt>) -> Vec<Attempt> {
+        let mut seen = vec![];
+        while let Ok(Some(a)) = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
+            seen.push(a);
+        }
+        seen
+    }
+    let of = |seen: &[(String, String, Bytes, u16)], event: &str| -> Vec<(String, Bytes, u16)> {
+        seen.iter()
+            .filter(|a| a.0 == event)
+            .map(|a| (a.1.clone(), a.2.clone(), a.3))
+            .collect()
+    };
+
+    // Two failures, then success: three attempts of one identical, signed delivery.
+    // The initial sync's webhook is refused with a 4xx: one attempt, dropped.
+    plans.lock().unwrap().extend([
+        ("LinkedAccount.linked".to_string(), [503, 500].into()),
+        ("LinkedAccount.sync_completed".to_string(), [400].into()),
+    ]);
+    let lt = env
+        .client
+        .create_link_token(&request("org-r1", Some("personio"), false))
+        .await
+        .unwrap();
+    env.complete(&lt.link_token, None).await;
+    let seen = attempts(&mut rx).await;
+    let linked = of(&seen, "LinkedAccount.linked");
+    assert_eq!(
+        linked.iter().map(|a| a.2).collect::<Vec<_>>(),
+        [503, 500, 200]
+    );
+    assert!(linked
+        .iter()
+        .all(|a| a.0 == linked[0].0 && a.1 == linked[0].1));
+    assert_eq!(
+        of(&seen, "LinkedAccount.sync_completed")
+            .iter()
+            .map(|a| a.2)
+            .collect::<Vec<_>>(),
+        [400]
+    );
+
+    // A receiver that keeps failing gets one attempt and the two retries, no more.
+    plans
+        .lock()
+        .unwrap()
+        .insert("LinkedAccount.linked".into(), [503; 10].into());
+    let lt = env
+        .client
+        .create_link_token(&request("org-r2", Some("personio"), false))
+        .await
+        .unwrap();
+    env.complete(&lt.link_token, None).await;
+    let seen = attempts(&mut rx).await;
+    assert_eq!(
+        of(&seen, "LinkedAccount.linked")
+            .iter()
+            .map(|a| a.2)
+            .collect::<Vec<_>>(),
+        [503, 503, 503]
+    );
+    assert_eq!(of(&seen, "LinkedAccount.sync_completed").len(), 1);
 }
 
 #[tokio::test]

@@ -39,6 +39,8 @@ pub struct SandboxConfig {
     pub webhook: Option<WebhookTarget>,
     /// How often linked accounts sync on their own (on the sandbox clock).
     pub sync_interval: Duration,
+    /// Waits before each retry of a webhook that got a 5xx or no answer (a 4xx drops it).
+    pub webhook_retry_delays: Vec<Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -49,6 +51,9 @@ impl Default for SandboxConfig {
             public_url: None,
             webhook: None,
             sync_interval: Duration::from_secs(24 * 3600),
+            // Merge's schedule as far as it is known (UNCONFIRMED, merge-api.md §4): one attempt
+            // and two retries, after 1 s and 2 s.
+            webhook_retry_delays: vec![Duration::from_secs(1), Duration::from_secs(2)],
         }
     }
 }

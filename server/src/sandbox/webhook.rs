@@ -22,7 +22,9 @@ pub fn sign(key: &str, body: &[u8]) -> String {
     URL_SAFE.encode(mac.finalize().into_bytes())
 }
 
-/// Posts one event in the background, if a receiver is configured. Failures are logged, not retried.
+/// Posts one event in the background, if a receiver is configured. A 5xx or no answer is retried
+/// after each of `webhook_retry_delays`; a 2xx or a 4xx ends the delivery (a 4xx drops the event).
+/// Every attempt carries the same body and signature, as Merge's retries do.
 pub fn emit(
     sb: &Sandbox,
     target: Option<WebhookTarget>,
@@ -46,13 +48,35 @@ pub fn emit(
         .header(SIGNATURE_HEADER, signature)
         .timeout(std::time::Duration::from_secs(10))
         .body(body);
+    let retries = sb.config.webhook_retry_delays.clone();
     let event = event.to_string();
     tokio::spawn(async move {
-        match request.send().await {
-            Ok(r) if r.status().is_success() => tracing::debug!(%event, "webhook delivered"),
-            Ok(r) => tracing::warn!(%event, status = r.status().as_u16(), "webhook refused"),
-            Err(e) => tracing::warn!(%event, error = %e.without_url(), "webhook not delivered"),
+        let waits = std::iter::once(std::time::Duration::ZERO).chain(retries);
+        for (attempt, wait) in waits.enumerate() {
+            tokio::time::sleep(wait).await;
+            let Some(request) = request.try_clone() else {
+                return;
+            };
+            match request.send().await {
+                Ok(r) if r.status().is_success() => {
+                    tracing::debug!(%event, attempt, "webhook delivered");
+                    return;
+                }
+                Ok(r) if r.status().is_client_error() => {
+                    let status = r.status().as_u16();
+                    tracing::warn!(%event, status, "webhook refused: dropped");
+                    return;
+                }
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    tracing::warn!(%event, attempt, status, "webhook failed");
+                }
+                Err(e) => {
+                    tracing::warn!(%event, attempt, error = %e.without_url(), "webhook not delivered")
+                }
+            }
         }
+        tracing::warn!(%event, "webhook given up");
     });
 }
 
