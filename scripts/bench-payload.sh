@@ -25,7 +25,7 @@ total=0
 for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
   raw=$(wc -c <"$f"); gz=$(gzip -9 -c "$f" | wc -c)
   case "$(basename "$f")" in
-    split_*) when=lazy ;;
+    split_*|chunk_*) when=lazy ;;
     *) when=up-front; total=$((total + gz)) ;;
   esac
   echo "| $(basename "$f") | $when | $raw | $gz |"

@@ -29,7 +29,7 @@ pub mod state;
 pub mod storage;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Redirect, Route, Router, Routes},
     path, Lazy, SsrMode,
@@ -44,6 +44,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/png" href="/favicon.png"/>
+                // First in line: the stylesheet blocks the first paint, the wasm preloads do not.
+                <link rel="stylesheet" href="/pkg/hris-connect.css"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -62,7 +64,6 @@ pub fn App() -> impl IntoView {
     // Pages render whole on the server (`SsrMode::Async`): the data is local and quick, and every form
     // works before (or without) hydration.
     view! {
-        <Stylesheet id="leptos" href="/pkg/hris-connect.css"/>
         <Title formatter=|text| format!("{text} · HRIS Connect")/>
         <Router>
             <Routes fallback=pages::not_found::NotFound>
