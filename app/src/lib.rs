@@ -70,7 +70,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/admin/integrations/hris"/> }/>
                 <Route
                     path=path!("/signin")
-                    view=pages::signin::SignInPage
+                    view={Lazy::<pages::signin::SignInRoute>::new()}
                     ssr=SsrMode::Async
                 />
                 <Route

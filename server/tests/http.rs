@@ -142,7 +142,10 @@ async fn pages_render_on_the_server() {
     );
     // The stylesheet (the one thing that blocks the first paint) is asked for before the wasm.
     let css = body.find(r#"rel="stylesheet" href="/pkg/hris-connect.css""#);
-    assert!(css.is_some() && css < body.find("/pkg/hris-connect.wasm"), "{body}");
+    assert!(
+        css.is_some() && css < body.find("/pkg/hris-connect.wasm"),
+        "{body}"
+    );
     let s = app.get("/no-such-page", None).await.status;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }

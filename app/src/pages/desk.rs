@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{lazy_route, LazyRoute};
 
 use crate::{
     api::desk::{
@@ -20,20 +19,10 @@ use crate::{
     model::{ConnectionView, MagicLinkStatus, MagicLinkView, OrganizationOption},
 };
 
-/// The console as a lazily loaded route: its code is a separate wasm chunk that the browser fetches
-/// only when someone opens `/desk` (agents are few; admins never pay for it).
-pub struct DeskRoute;
-
-#[lazy_route]
-impl LazyRoute for DeskRoute {
-    fn data() -> Self {
-        DeskRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <DeskPage/> }.into_any()
-    }
-}
+lazy_page!(
+    /// The console as a lazily loaded route: agents are few, admins never pay for its code.
+    DeskRoute => DeskPage
+);
 
 #[component]
 pub fn DeskPage() -> impl IntoView {

@@ -13,6 +13,11 @@ use crate::{
     i18n::use_texts,
 };
 
+lazy_page!(
+    /// A lazily loaded route: production has no sign-in page, so no one downloads its code there.
+    SignInRoute => SignInPage
+);
+
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let t = use_texts();
