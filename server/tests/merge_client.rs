@@ -74,6 +74,22 @@ impl Env {
         }
     }
 
+    /// Serves `receiver` (a router with `POST /hooks`) and makes it the sandbox's webhook target,
+    /// signing with `whsec`.
+    async fn send_webhooks_to(&self, receiver: Router) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hook_url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+        let (status, _) = self
+            .control(
+                reqwest::Method::PUT,
+                "/sandbox/webhook",
+                json!({"url": hook_url, "signing_key": "whsec"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+
     fn client_with(&self, policy: RetryPolicy) -> MergeClient {
         MergeClient::with_policy(self.sandbox.api_base_url(), KEY, policy).unwrap()
     }
@@ -776,17 +792,7 @@ async fn webhooks_are_retried_after_5xx_and_dropped_after_4xx() {
             }
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
-    let (status, _) = env
-        .control(
-            reqwest::Method::PUT,
-            "/sandbox/webhook",
-            json!({"url": hook_url, "signing_key": "whsec"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    env.send_webhooks_to(receiver).await;
     // Collects attempts until the sandbox has been quiet for well over its whole retry schedule.
     type Attempt = (String, String, Bytes, u16);
     async fn attempts(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Attempt>) -> Vec<Attempt> {
@@ -868,17 +874,7 @@ async fn magic_link_dialog_and_signed_webhooks() {
             }
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
-    let (status, _) = env
-        .control(
-            reqwest::Method::PUT,
-            "/sandbox/webhook",
-            json!({"url": hook_url, "signing_key": "whsec"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    env.send_webhooks_to(receiver).await;
 
     let lt = env
         .client

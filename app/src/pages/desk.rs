@@ -76,6 +76,10 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let created = RwSignal::new(None::<MagicLinkView>);
     let message = RwSignal::new(None::<(bool, String)>);
+    // The console works once its code has loaded (a lazy chunk): until then its choices are shown
+    // disabled, so that a choice made too early is not silently lost. Effects run only in the browser.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
     let copied = RwSignal::new(false);
     let directory = Resource::new(|| (), |_| desk_directory());
     let links = Resource::new(
@@ -132,14 +136,14 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
             <form on:submit=on_submit class="desk-form">
                 <div class="field">
                     <label for="desk-org" class="field-label">{t.desk_organization}</label>
-                    <select id="desk-org" class="input" on:change=move |ev| { created.set(None); org.set(event_target_value(&ev)) } prop:value=org>
+                    <select id="desk-org" class="input" disabled=move || !ready.get() on:change=move |ev| { created.set(None); org.set(event_target_value(&ev)) } prop:value=org>
                         <option value="" inner_html=t.desk_choose_org></option>
                         {orgs.into_iter().map(|o| view! { <option value=o.id>{o.name}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field">
                     <label for="desk-system" class="field-label">{t.desk_hr_system}</label>
-                    <select id="desk-system" class="input" on:change=move |ev| slug.set(event_target_value(&ev)) prop:value=slug>
+                    <select id="desk-system" class="input" disabled=move || !ready.get() on:change=move |ev| slug.set(event_target_value(&ev)) prop:value=slug>
                         <option value="" inner_html=t.desk_any_system_choice></option>
                         <Transition fallback=|| ()>
                             {move || Suspend::new(async move {
