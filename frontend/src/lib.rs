@@ -3,6 +3,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Lazy: a lazily loaded route (the desk console) loads its chunk before hydrating it.
+    // Lazy: a lazily loaded route (`pages::lazy_page!`) loads its chunk before hydrating it.
     leptos::mount::hydrate_lazy(app::App);
 }

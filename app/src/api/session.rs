@@ -85,23 +85,11 @@ pub async fn host_sign_in(
     if let Some(locale) = locale.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         identity.locale = crate::i18n::Locale::parse(locale).code().to_string();
     }
-    if crate::auth::session::claim_host_token(&state, &token).await? {
-        let cookie = crate::auth::session::start(&state, &identity).await?;
+    let (identity, cookie) =
+        crate::auth::session::start_with_host_token(&state, &token, identity).await?;
+    if let Some(cookie) = cookie {
         expect_context::<leptos_axum::ResponseOptions>()
             .append_header(http::header::SET_COOKIE, cookie);
-        tracing::info!(user = %identity.user_id, org = %identity.org_id, "host sign-in");
-    } else {
-        // Used before: only the browser already signed in as this user keeps going (a host that
-        // hands the same token over again); anyone else holding a copy is refused.
-        let current = crate::auth::session::identity_from_request(&state).await?;
-        let same_user = current
-            .as_ref()
-            .is_some_and(|c| c.org_id == identity.org_id && c.user_id == identity.user_id);
-        if !same_user {
-            tracing::warn!(user = %identity.user_id, org = %identity.org_id, "host token used again: refused");
-            return Err(AppError::Unauthenticated);
-        }
-        identity = current.unwrap_or(identity);
     }
     // A form post (no script) names where to go next; a `fetch` call gets the viewer as JSON.
     if let Some(target) = return_to

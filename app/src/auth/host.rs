@@ -14,7 +14,7 @@
 //! | `permissions` | array of `manage_integrations`, `service_desk` (unknown names are ignored) |
 //! | `jti` | a unique id (recommended): a token signs in once, so two tokens must differ |
 //!
-//! A token opens one session ([`crate::auth::session::claim_host_token`]): used again, it is refused
+//! A token opens one session ([`crate::auth::session::start_with_host_token`]): used again, it is refused
 //! unless the request already carries that user's session.
 
 use std::fmt;

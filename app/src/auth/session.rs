@@ -29,16 +29,37 @@ fn hash(token: &str) -> String {
         .collect()
 }
 
-/// Marks a verified host token as used. False when it was used before: a host token opens one
-/// session, so a copied or leaked token is worth nothing once the widget has signed in with it.
-pub async fn claim_host_token(state: &AppState, token: &str) -> Result<bool, AppError> {
+/// Signs in with a verified host token. A token opens one session: the first use starts it (and
+/// returns its cookie); a later use only goes on in the browser already signed in as that same user
+/// (a shell that hands the token over again), so anyone else holding a copy is refused.
+pub async fn start_with_host_token(
+    state: &AppState,
+    token: &str,
+    identity: Identity,
+) -> Result<(Identity, Option<HeaderValue>), AppError> {
     // Remembered until it could no longer verify anyway.
     let valid_for_ms =
         (crate::auth::host::MAX_LIFETIME_SECS + crate::auth::host::LEEWAY_SECS as i64) * 1000;
-    Ok(state
+    if state
         .db
         .claim_host_token(&hash(token), now_ms() + valid_for_ms)
-        .await?)
+        .await?
+    {
+        let cookie = start(state, &identity).await?;
+        tracing::info!(user = %identity.user_id, org = %identity.org_id, "host sign-in");
+        return Ok((identity, Some(cookie)));
+    }
+    match identity_from_request(state).await? {
+        Some(current)
+            if current.org_id == identity.org_id && current.user_id == identity.user_id =>
+        {
+            Ok((current, None))
+        }
+        _ => {
+            tracing::warn!(user = %identity.user_id, org = %identity.org_id, "host token used again: refused");
+            Err(AppError::Unauthenticated)
+        }
+    }
 }
 
 /// Starts a session for `identity` (creating its organization on first sight) and returns the
