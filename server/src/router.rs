@@ -1,7 +1,8 @@
 //! The HTTP surface: pages, server functions, the webhook receiver, operations endpoints, static files.
 //!
 //! Layers, outermost first: tracing, body limit, security headers (CSP with a per-response nonce),
-//! the cross-site guard and the session gate for server functions, field limits, the error status.
+//! the cross-site guard, the identity layer (who is calling, resolved once; the session gate for
+//! server functions), field limits, the page locale, the error status.
 
 use std::sync::{Arc, OnceLock};
 
@@ -20,7 +21,7 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use rand::RngCore;
 use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
 
-use app::{error::AppError, shell, state::AppState, App};
+use app::{auth::RequestIdentity, error::AppError, shell, state::AppState, App};
 
 use crate::{ops, webhooks};
 
@@ -62,17 +63,17 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/webhooks/merge", post(webhooks::receive))
-        .leptos_routes_with_context(&state, routes, provide_nonce, move || {
+        .leptos_routes_with_context(&state, routes, provide_request_context, move || {
             shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(provide_nonce, shell))
+        >(provide_request_context, shell))
         .layer(middleware::from_fn(error_status))
-        .layer(middleware::from_fn_with_state(state.clone(), page_locale))
+        .layer(middleware::from_fn(page_locale))
         .layer(middleware::from_fn(field_limits))
-        .layer(middleware::from_fn_with_state(state.clone(), session_gate))
+        .layer(middleware::from_fn_with_state(state.clone(), identify))
         .layer(middleware::from_fn_with_state(
             policy.clone(),
             cross_site_guard,
@@ -87,12 +88,17 @@ pub fn app(state: AppState) -> Router {
 #[derive(Clone, Debug)]
 pub struct CspNonce(pub String);
 
-/// Hands the response's nonce to Leptos (its hydration scripts carry it).
-fn provide_nonce() {
-    if let Some(nonce) =
-        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned())
-    {
-        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+/// Hands what the layers learned about the request to Leptos: the response's nonce (its hydration
+/// scripts carry it) and who is calling (`auth::require` reads it).
+fn provide_request_context() {
+    let Some(parts) = use_context::<http::request::Parts>() else {
+        return;
+    };
+    if let Some(nonce) = parts.extensions.get::<CspNonce>() {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+    }
+    if let Some(identity) = parts.extensions.get::<RequestIdentity>() {
+        provide_context(identity.clone());
     }
 }
 
@@ -292,18 +298,25 @@ impl MapStatus for Response {
     }
 }
 
-/// Server functions need a live session unless declared public (`app::api::PUBLIC_ENDPOINTS`):
-/// 401 before the function runs, whatever its arguments.
-async fn session_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Resolves who is calling, once per request: the session cookie's identity goes into the
+/// request's extensions (`RequestIdentity`), where the page locale, Leptos' context and every server
+/// function read it. Static files under `/pkg/` need no identity. Server functions need a live
+/// session unless declared public (`app::api::PUBLIC_ENDPOINTS`): 401 before the function runs,
+/// whatever its arguments.
+async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if !path.starts_with(API_PREFIX) || app::api::is_public(path) {
+    if path.starts_with("/pkg/") {
         return next.run(req).await;
     }
-    match app::auth::session::identity_from_headers(&state, req.headers()).await {
-        Ok(Some(_)) => next.run(req).await,
-        Ok(None) => app_error(AppError::Unauthenticated),
-        Err(e) => app_error(e),
+    let identity = match RequestIdentity::resolve(&state, req.headers()).await {
+        Ok(identity) => identity,
+        Err(e) => return app_error(e),
+    };
+    if path.starts_with(API_PREFIX) && !app::api::is_public(path) && identity.0.is_none() {
+        return app_error(AppError::Unauthenticated);
     }
+    req.extensions_mut().insert(identity);
+    next.run(req).await
 }
 
 /// Form fields of server-function calls: at most `FIELD_COUNT_LIMIT` fields of at most
@@ -385,23 +398,21 @@ async fn error_status(req: Request, next: Next) -> Response {
 /// Decides the language of a page before it renders (`?locale=`, else the signed-in user's, else
 /// English) and hands it to the app in the request's extensions: the server's HTML and the
 /// browser's hydration then agree (the browser reads it back from `<html lang>`).
-async fn page_locale(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn page_locale(mut req: Request, next: Next) -> Response {
     use app::{components::localized::query_value, i18n::Locale};
-    if req.method() == axum::http::Method::GET && !req.uri().path().starts_with("/api/") {
+    if req.method() == axum::http::Method::GET && !req.uri().path().starts_with(API_PREFIX) {
         let from_query = req
             .uri()
             .query()
             .and_then(|q| query_value(q, "locale"))
             .map(|l| Locale::parse(&l));
-        let locale = match from_query {
-            Some(l) => l,
-            None => app::auth::session::identity_from_headers(&state, req.headers())
-                .await
-                .ok()
-                .flatten()
-                .map(|i| Locale::parse(&i.locale))
-                .unwrap_or_default(),
-        };
+        let locale = from_query.unwrap_or_else(|| {
+            req.extensions()
+                .get::<RequestIdentity>()
+                .and_then(|r| r.0.as_ref())
+                .map(|i| i.locale())
+                .unwrap_or_default()
+        });
         req.extensions_mut().insert(locale);
     }
     next.run(req).await

@@ -149,3 +149,66 @@ async fn pages_render_on_the_server() {
     let s = app.get("/no-such-page", None).await.status;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// Counts the SQL statements that read the sessions table (sqlx reports each statement as a
+/// `sqlx::query` tracing event with the statement in `db.statement`).
+#[derive(Clone, Default)]
+struct SessionReads(Arc<AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SessionReads {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Statement(bool);
+        impl tracing::field::Visit for Statement {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "db.statement" {
+                    self.0 |= format!("{value:?}").contains("FROM sessions");
+                }
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "db.statement" {
+                    self.0 |= value.contains("FROM sessions");
+                }
+            }
+        }
+        if event.metadata().target() == "sqlx::query" {
+            let mut statement = Statement(false);
+            event.record(&mut statement);
+            if statement.0 {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+
+/// The identity layer resolves the session once per request: a page render and a server-function
+/// call each read the sessions table exactly once, however many server functions the page loads.
+/// (PostgreSQL: its driver reports statements on the calling task, where the test's subscriber is.)
+#[tokio::test]
+async fn the_session_is_looked_up_once_per_request() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let app = SecEnv::start(Backend::Postgres).await;
+    let cookie = app.dev_sign_in("alice", "Once Per Request").await;
+    let enabled = app
+        .post("/api/hris/set_enabled", "enabled=true", Some(&cookie))
+        .await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
+    let reads = SessionReads::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(reads.clone()));
+
+    let page = app.get("/admin/integrations/hris", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Connect directly"), "a full render");
+    assert_eq!(reads.0.swap(0, Ordering::SeqCst), 1, "one page render");
+
+    let list = app.post("/api/connections/list", "", Some(&cookie)).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert_eq!(reads.0.swap(0, Ordering::SeqCst), 1, "one server function");
+    drop(_guard);
+    app.finish().await;
+}

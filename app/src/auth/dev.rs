@@ -3,7 +3,7 @@
 use super::Identity;
 use crate::{
     error::AppError,
-    model::{DemoUser, Permission},
+    model::{DemoRole, DemoUser, Permission},
 };
 
 struct Demo {
@@ -11,7 +11,7 @@ struct Demo {
     name: &'static str,
     org_id: &'static str,
     org_name: &'static str,
-    role: &'static str,
+    role: DemoRole,
     permissions: &'static [Permission],
 }
 
@@ -21,7 +21,7 @@ const DEMO_USERS: &[Demo] = &[
         name: "Alice Admin",
         org_id: "acme",
         org_name: "Acme GmbH",
-        role: "Admin with Manage integrations",
+        role: DemoRole::Admin,
         permissions: &[Permission::ManageIntegrations],
     },
     Demo {
@@ -29,7 +29,7 @@ const DEMO_USERS: &[Demo] = &[
         name: "Bob Editor",
         org_id: "acme",
         org_name: "Acme GmbH",
-        role: "User without Manage integrations",
+        role: DemoRole::User,
         permissions: &[],
     },
     Demo {
@@ -37,7 +37,7 @@ const DEMO_USERS: &[Demo] = &[
         name: "Dana Desk",
         org_id: "haiilo-service-desk",
         org_name: "Haiilo Service Desk",
-        role: "Service-desk agent",
+        role: DemoRole::Desk,
         permissions: &[Permission::ServiceDesk],
     },
     Demo {
@@ -45,7 +45,7 @@ const DEMO_USERS: &[Demo] = &[
         name: "Gina Globex",
         org_id: "globex",
         org_name: "Globex Ltd",
-        role: "Admin with Manage integrations (second organization)",
+        role: DemoRole::SecondAdmin,
         permissions: &[Permission::ManageIntegrations],
     },
 ];
@@ -57,7 +57,7 @@ pub fn demo_users() -> Vec<DemoUser> {
             id: d.id.into(),
             name: d.name.into(),
             organization_name: d.org_name.into(),
-            role: d.role.into(),
+            role: d.role,
         })
         .collect()
 }

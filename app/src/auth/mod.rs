@@ -53,11 +53,30 @@ pub struct Caller {
     pub identity: Identity,
 }
 
+/// Who is calling, resolved once per request by the server's identity layer (one session lookup)
+/// and handed to the request's extensions and to Leptos' context. `None`: no live session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestIdentity(pub Option<Identity>);
+
+impl RequestIdentity {
+    /// Resolves the session cookie in `headers`; the identity layer calls this once per request.
+    pub async fn resolve(state: &AppState, headers: &http::HeaderMap) -> Result<Self, AppError> {
+        session::identity_from_headers(state, headers)
+            .await
+            .map(RequestIdentity)
+    }
+}
+
+/// The identity the layer resolved for this request (server functions and server-rendered pages).
+pub fn request_identity() -> Result<Option<Identity>, AppError> {
+    leptos::prelude::use_context::<RequestIdentity>()
+        .map(|r| r.0)
+        .ok_or_else(|| AppError::internal("context", "RequestIdentity missing (identity layer)"))
+}
+
 /// The current identity, if the request carries a live session.
 pub async fn current() -> Result<(AppState, Option<Identity>), AppError> {
-    let state = app_state()?;
-    let identity = session::identity_from_request(&state).await?;
-    Ok((state, identity))
+    Ok((app_state()?, request_identity()?))
 }
 
 /// The caller, who must be signed in and hold `permission`; 401 or 403 otherwise.

@@ -49,7 +49,7 @@ pub async fn start_with_host_token(
         tracing::info!(user = %identity.user_id, org = %identity.org_id, "host sign-in");
         return Ok((identity, Some(cookie)));
     }
-    match identity_from_request(state).await? {
+    match super::request_identity()? {
         Some(current)
             if current.org_id == identity.org_id && current.user_id == identity.user_id =>
         {
@@ -111,14 +111,6 @@ pub async fn identity_from_headers(
 ) -> Result<Option<Identity>, AppError> {
     match token_from(headers) {
         Some(token) => identity_from_token(state, &token).await,
-        None => Ok(None),
-    }
-}
-
-/// The identity behind the request's session cookie, if the session is live.
-pub async fn identity_from_request(state: &AppState) -> Result<Option<Identity>, AppError> {
-    match use_context::<Parts>() {
-        Some(parts) => identity_from_headers(state, &parts.headers).await,
         None => Ok(None),
     }
 }
