@@ -32,7 +32,9 @@ export function startShell(host: string): Promise<{ server: Server; port: number
         locale: url.searchParams.get("locale") ?? "en",
         permissions: (url.searchParams.get("permissions") ?? "manage_integrations").split(",").filter(Boolean),
       });
-      res.writeHead(200, { "content-type": "text/plain" }).end(token);
+      // `tamper=1`: a token whose signature does not verify (the widget must refuse it).
+      const sent = url.searchParams.get("tamper") ? token.slice(0, -4) + "AAAA" : token;
+      res.writeHead(200, { "content-type": "text/plain" }).end(sent);
     } else {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page);
     }

@@ -3,6 +3,8 @@
  * Talks only to the admin shell that frames this page, and only if its origin is one of the
  * configured host origins (HRIS_ALLOWED_HOST_ORIGINS, read from /api/embed/config).
  *   widget -> host: {source: "hris-connect", type: "ready" | "resize" | <event>, detail}
+ *                   (the bridge's own "error" events: detail {code: "token_refused" | "unreachable",
+ *                   message in the page's language})
  *   host -> widget: {source: "hris-connect-host", type: "token", token}
  *                   {source: "hris-connect-host", type: "theme", theme: {mode, colors, font, radius}}
  */
@@ -14,6 +16,8 @@
   var candidate = ancestors && ancestors.length ? ancestors[0] : document.referrer ? new URL(document.referrer).origin : null;
   var queue = [];
   var pageLocale = new URLSearchParams(window.location.search).get("locale");
+  // The page renders this script's error messages in its own language (data-* attributes).
+  var texts = (document.currentScript && document.currentScript.dataset) || {};
 
   function post(type, detail) {
     var message = { source: "hris-connect", type: type, detail: detail || {} };
@@ -49,8 +53,8 @@
         body: new URLSearchParams(pageLocale ? { token: m.token, locale: pageLocale } : { token: m.token }).toString(),
       }).then(function (r) {
         if (r.ok) window.location.reload();
-        else post("error", { message: "The sign-in token was refused." });
-      }, function () { post("error", { message: "HRIS Connect could not be reached." }); });
+        else post("error", { code: "token_refused", message: texts.tokenRefused });
+      }, function () { post("error", { code: "unreachable", message: texts.unreachable }); });
     } else if (m.type === "theme") {
       applyTheme(m.theme);
     }

@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Title formatter=|text| format!("{text} · HRIS Connect")/>
         <Router>
+            <components::localized::DocumentLang/>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/admin/integrations/hris"/> }/>
                 <Route

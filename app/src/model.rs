@@ -56,7 +56,17 @@ pub struct DemoUser {
     pub id: String,
     pub name: String,
     pub organization_name: String,
-    pub role: String,
+    pub role: DemoRole,
+}
+
+/// What a demo user stands for, worded in the reader's language (`Texts::demo_role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DemoRole {
+    Admin,
+    User,
+    Desk,
+    SecondAdmin,
 }
 
 /// The organization's HRIS Integration settings.

@@ -3,7 +3,7 @@
 // app/src/i18n/en.rs (english-phrases.json, kept current by a Rust test), values cut out.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { test, expect, expectAccessible } from "./fixtures";
+import { test, expect, expectAccessible, signInFresh } from "./fixtures";
 import type { FrameLocator, Page } from "@playwright/test";
 
 const english: string[] = JSON.parse(readFileSync(path.join(__dirname, "english-phrases.json"), "utf8"));
@@ -72,4 +72,33 @@ test("the check itself finds English: the same widget in English fails it", asyn
   await expect(widget.getByRole("switch", { name: "HRIS Integration" })).toBeVisible();
   await expect(widget.locator("html")).toHaveAttribute("lang", "en");
   expect(await englishIn(widget, [org])).toContain("HRIS Integration");
+});
+
+test("a link keeps the page's language: followed in the browser or loaded anew", async ({ page }) => {
+  await signInFresh(page);
+  await page.goto("/no-such-page?locale=de");
+  await expect(page.locator("html")).toHaveAttribute("lang", "de");
+  await expect(page.getByRole("heading", { name: "Seite nicht gefunden" })).toBeVisible();
+  await page.getByRole("link", { name: "Zur HRIS-Integration" }).click();
+  await expect(page).toHaveURL(/\/admin\/integrations\/hris\?locale=de$/);
+  await expect(page.getByRole("heading", { name: "HRIS-Integration", level: 1 })).toBeVisible();
+  await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("lang", "de");
+  await expect(page.getByRole("heading", { name: "HRIS-Integration", level: 1 })).toBeVisible();
+});
+
+test("the dev sign-in page names the demo roles in German", async ({ page }) => {
+  await page.goto("/signin?locale=de");
+  await expect(page.getByText("Admin mit „Integrationen verwalten“ · Acme GmbH")).toBeVisible();
+  await expect(page.getByText("Admin with Manage integrations")).toHaveCount(0);
+});
+
+test("the shell hears a refused token in German, with a code to act on", async ({ page }) => {
+  const org = `Schale ${Date.now()} ${Math.floor(Math.random() * 1e6)}`;
+  await page.goto(
+    `${process.env.HRIS_SHELL_URL}/?widget=${encodeURIComponent(process.env.HRIS_BASE_URL!)}&org=${encodeURIComponent(org)}&locale=de&tamper=1`,
+  );
+  const errorEvent = () =>
+    page.evaluate(() => (window as any).hostEvents.find((e: any) => e.type === "error")?.detail ?? null);
+  await expect.poll(errorEvent).toEqual({ code: "token_refused", message: "Das Anmelde-Token wurde abgelehnt." });
 });

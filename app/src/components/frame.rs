@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::{
     api::session::{whoami, SignOut},
+    components::localized::href,
     i18n::use_texts,
     model::Permission,
 };
@@ -12,15 +13,18 @@ pub fn Frame(children: Children) -> impl IntoView {
     let t = use_texts();
     let viewer = Resource::new(|| (), |_| whoami());
     let sign_out = ServerAction::<SignOut>::new();
+    let (hris_href, desk_href) = (href("/admin/integrations/hris"), href("/desk"));
     view! {
         <header class="topbar">
-            <a class="brand" href="/">{t.app_name}</a>
+            <a class="brand" href=href("/")>{t.app_name}</a>
             <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
+                {move || {
+                    let (hris_href, desk_href) = (hris_href.clone(), desk_href.clone());
+                    Suspend::new(async move {
                     viewer.await.ok().flatten().map(|v| view! {
                         <nav aria-label=t.nav_main_label class="main-nav">
-                            {v.can(Permission::ManageIntegrations).then(|| view! { <a href="/admin/integrations/hris">{t.nav_hris}</a> })}
-                            {v.can(Permission::ServiceDesk).then(|| view! { <a href="/desk">{t.nav_desk}</a> })}
+                            {v.can(Permission::ManageIntegrations).then(|| view! { <a href=hris_href>{t.nav_hris}</a> })}
+                            {v.can(Permission::ServiceDesk).then(|| view! { <a href=desk_href>{t.nav_desk}</a> })}
                         </nav>
                         <div class="who">
                             <span class="who-name">{v.user_name}" · "{v.organization_name}</span>
@@ -29,7 +33,8 @@ pub fn Frame(children: Children) -> impl IntoView {
                             </ActionForm>
                         </div>
                     })
-                })}
+                    })
+                }}
             </Transition>
         </header>
         <main id="main" class="page">{children()}</main>

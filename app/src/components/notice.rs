@@ -30,7 +30,7 @@ pub fn SignedOutNotice() -> impl IntoView {
     view! {
         <p class="notice" role="alert">
             {t.not_signed_in}
-            <a href="/signin">{t.sign_in}</a>
+            <a href=crate::components::localized::href("/signin")>{t.sign_in}</a>
         </p>
     }
 }

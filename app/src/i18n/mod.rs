@@ -55,8 +55,12 @@ pub fn use_texts() -> &'static Texts {
     use_locale().texts()
 }
 
+/// The language of the page being built: its URL's `?locale=` (after a client-side navigation),
+/// else the one the page was first loaded in.
 pub fn use_locale() -> Locale {
-    leptos::prelude::use_context::<Locale>().unwrap_or_default()
+    crate::components::localized::url_locale()
+        .or_else(leptos::prelude::use_context::<Locale>)
+        .unwrap_or_default()
 }
 
 /// Declares [`Texts`]; fields are grouped by their shape so that [`Texts::phrases`] can list them all.
@@ -121,6 +125,11 @@ texts! {
         confirm_delete_body,
         other_intro, field_name, field_id, field_token, add_connection, checking_with_merge,
         dev_signin_intro, signin_elsewhere,
+        demo_role_admin, demo_role_user, demo_role_desk, demo_role_second_admin,
+        /// The embedding bridge's error event when the admin shell's token is refused.
+        bridge_token_refused,
+        /// The embedding bridge's error event when the sign-in request got no answer.
+        bridge_unreachable,
         not_found_title, page_not_found, go_to_hris,
         desk_title, desk_create_heading, desk_organization, desk_choose_org, desk_hr_system,
         desk_any_system_choice, desk_create_button, desk_magic_link, desk_copy_link, desk_copied,
@@ -165,6 +174,16 @@ impl Texts {
         match p {
             crate::model::Permission::ManageIntegrations => self.perm_manage,
             crate::model::Permission::ServiceDesk => self.perm_desk,
+        }
+    }
+
+    pub fn demo_role(&self, r: crate::model::DemoRole) -> &'static str {
+        use crate::model::DemoRole;
+        match r {
+            DemoRole::Admin => self.demo_role_admin,
+            DemoRole::User => self.demo_role_user,
+            DemoRole::Desk => self.demo_role_desk,
+            DemoRole::SecondAdmin => self.demo_role_second_admin,
         }
     }
 

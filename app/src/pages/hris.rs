@@ -54,7 +54,12 @@ pub fn EmbeddedHrisPage() -> impl IntoView {
             </Transition>
             <HrisContent/>
         </main>
-        <script src="/widget-bridge.js"></script>
+        // The bridge's own messages to the host, in the page's language.
+        <script
+            src="/widget-bridge.js"
+            data-token-refused=t.bridge_token_refused
+            data-unreachable=t.bridge_unreachable
+        ></script>
     }
 }
 

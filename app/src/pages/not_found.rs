@@ -15,7 +15,7 @@ pub fn NotFound() -> impl IntoView {
         <Title text=t.not_found_title/>
         <Frame>
             <h1>{t.page_not_found}</h1>
-            <p><a href="/admin/integrations/hris">{t.go_to_hris}</a></p>
+            <p><a href=crate::components::localized::href("/admin/integrations/hris")>{t.go_to_hris}</a></p>
         </Frame>
     }
 }

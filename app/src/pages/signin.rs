@@ -39,7 +39,7 @@ pub fn SignInPage() -> impl IntoView {
                                             <input type="hidden" name="user_id" value=u.id/>
                                             <button type="submit" class="button">{(t.sign_in_as)(&u.name)}</button>
                                         </ActionForm>
-                                        <span class="muted">{u.role}" · "{u.organization_name}</span>
+                                        <span class="muted">{t.demo_role(u.role)}" · "{u.organization_name}</span>
                                     </li>
                                 }).collect_view()}
                             </ul>
