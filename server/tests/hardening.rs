@@ -9,7 +9,8 @@ use axum::{
     http::{header, Method, Request, StatusCode},
 };
 use serde_json::json;
-use support::{form, host_token, server_functions, Backend, SecEnv};
+use server::startup::ConnectionLimits;
+use support::{form, host_token, serve_router, server_functions, Backend, SecEnv};
 
 const FIELDS: &[&str] = &[
     "id",
@@ -478,4 +479,152 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
     let res = app.send(post(event, Some(sig))).await;
     assert_eq!(res.body, "already handled");
     app.finish().await;
+}
+
+/// Slowloris: clients that send half a request, or finish one and then idle, are cut off after the
+/// header-read timeout, while other clients are served.
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
+    use std::time::{Duration, Instant};
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpStream,
+    };
+    let app = SecEnv::start(Backend::Sqlite).await;
+    let timeout = Duration::from_millis(800);
+    let served = serve_router(
+        app.router.clone(),
+        ConnectionLimits {
+            header_read_timeout: timeout,
+            max_connections: 100,
+            shutdown_grace: Duration::from_secs(5),
+        },
+    )
+    .await;
+    let opened = Instant::now();
+    let mut held = Vec::new();
+    for i in 0..60 {
+        let mut s = TcpStream::connect(served.addr).await.unwrap();
+        // Half a request line, or all of the line and some headers.
+        let part: &[u8] = if i % 2 == 0 {
+            b"GET /healthz HT"
+        } else {
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+        };
+        s.write_all(part).await.unwrap();
+        held.push(s);
+    }
+    // A client that finished a request keeps an idle keep-alive connection.
+    let mut idle = TcpStream::connect(served.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    held.push(idle);
+    // Meanwhile, others are served.
+    let client = common::test_client(false);
+    let res = client
+        .get(format!("{}/healthz", served.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Every held connection is closed by the server (end of stream or reset), not too early.
+    for (i, s) in held.iter_mut().enumerate() {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+        assert!(
+            read.is_ok(),
+            "connection {i} still open {:?} after it was opened",
+            opened.elapsed()
+        );
+    }
+    assert!(
+        opened.elapsed() >= timeout,
+        "closed after {:?}",
+        opened.elapsed()
+    );
+    let res = client
+        .get(format!("{}/healthz", served.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the server still serves");
+    served.stop().await.unwrap();
+    app.finish().await;
+}
+
+/// At most `max_connections` are served at once: a further client waits until one closes.
+#[tokio::test]
+async fn connections_are_capped() {
+    use std::time::Duration;
+    use tokio::{io::AsyncWriteExt, net::TcpStream};
+    let app = SecEnv::start(Backend::Sqlite).await;
+    let served = serve_router(
+        app.router.clone(),
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(60),
+            max_connections: 2,
+            shutdown_grace: Duration::from_secs(5),
+        },
+    )
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(served.addr).await.unwrap();
+        s.write_all(b"GET /healthz HT").await.unwrap();
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = common::test_client(false);
+    let url = format!("{}/healthz", served.base);
+    let waiting = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!waiting.is_finished(), "a third connection is not served");
+    drop(held.pop());
+    let status = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("served once a connection closed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+    drop(held);
+    served.stop().await.unwrap();
+    app.finish().await;
+}
+
+/// On the shutdown signal the server stops accepting and finishes the requests in flight.
+#[tokio::test]
+async fn shutdown_finishes_requests_in_flight() {
+    use std::time::Duration;
+    let slow = axum::Router::new().route(
+        "/slow",
+        axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            "done"
+        }),
+    );
+    let served = serve_router(slow, ConnectionLimits::default()).await;
+    let (addr, url) = (served.addr, format!("{}/slow", served.base));
+    let client = common::test_client(false);
+    let in_flight =
+        tokio::spawn(async move { client.get(url).send().await.unwrap().text().await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), served.stop())
+        .await
+        .expect("stops once the request is done")
+        .unwrap();
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(300),
+        "the server waited for the request: {:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(in_flight.await.unwrap(), "done");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
 }
