@@ -83,6 +83,7 @@ fn junk() -> Vec<(&'static str, String)> {
 
 on_both_backends!(
     junk_input_answers_4xx_with_a_message_never_5xx,
+    every_body_is_checked_whatever_its_content_type,
     webhooks_are_verified_deduplicated_and_handled,
 );
 
@@ -140,6 +141,86 @@ async fn junk_input_answers_4xx_with_a_message_never_5xx(backend: Backend) {
             );
         }
     }
+    app.finish().await;
+}
+
+/// Server functions read any body as a form, so the field rules hold whatever the declared type.
+async fn every_body_is_checked_whatever_its_content_type(backend: Backend) {
+    let app = SecEnv::start(backend).await;
+    let base = app.serve().await;
+    let client = common::test_client(false);
+    let desk = app.host_sign_in("ct-org", "desk", &["service_desk"]).await;
+    let post = |path: &str, ct: Option<&str>, body: String, cookie: Option<&str>| {
+        let mut req = client.post(format!("{base}{path}")).body(body);
+        if let Some(ct) = ct {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let id_limit = app::input::ID_LIMIT;
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/json"),
+        Some("application/octet-stream"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let (s, body) = post(
+            "/api/session/dev_sign_in",
+            ct,
+            "user_id=alice&organization=Nul%00Org".into(),
+            None,
+        )
+        .await;
+        assert_eq!(s, 400, "{ct:?}: {body}");
+        assert!(body.contains("control characters"), "{ct:?}: {body}");
+        for (id, what) in [
+            ("%00".to_string(), "a NUL"),
+            ("a%0Ab".to_string(), "a line break in an id"),
+            ("x".repeat(200_000), "a 200 KB id"),
+            ("x".repeat(id_limit + 1), "an id one over the limit"),
+        ] {
+            let (s, body) = post(
+                "/api/desk/revoke_magic_link",
+                ct,
+                format!("org_id=ct-org&id={id}"),
+                Some(&desk),
+            )
+            .await;
+            assert_eq!(s, 400, "{ct:?} {what}: {body}");
+        }
+        // An id at the limit is read, and found missing.
+        let (s, body) = post(
+            "/api/desk/revoke_magic_link",
+            ct,
+            format!("org_id=ct-org&id={}", "x".repeat(id_limit)),
+            Some(&desk),
+        )
+        .await;
+        assert_eq!(s, 404, "{ct:?}: {body}");
+    }
+    // Nothing with a control character was stored.
+    let names: Vec<String> = app
+        .env
+        .state
+        .db
+        .organizations()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.chars().any(char::is_control)),
+        "{names:?}"
+    );
     app.finish().await;
 }
 
