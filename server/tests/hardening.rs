@@ -84,6 +84,7 @@ fn junk() -> Vec<(&'static str, String)> {
 on_both_backends!(
     junk_input_answers_4xx_with_a_message_never_5xx,
     every_body_is_checked_whatever_its_content_type,
+    webhooks_that_can_never_be_handled_answer_200_not_503,
     webhooks_are_verified_deduplicated_and_handled,
 );
 
@@ -559,6 +560,94 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
     );
     let res = app.send(post(event, Some(sig))).await;
     assert_eq!(res.body, "already handled");
+    app.finish().await;
+}
+
+/// A signed delivery whose content can never be handled is answered 200 "ignored" and recorded (a
+/// replay is "already handled"): Merge retries a 503 forever.
+async fn webhooks_that_can_never_be_handled_answer_200_not_503(backend: Backend) {
+    let app = SecEnv::start(backend).await;
+    let base = app.serve().await;
+    let key = app.env.state.settings.webhook_keys[0].clone();
+    let client = common::test_client(false);
+    let deliver = |body: String| {
+        let sig = server::sandbox::sign_webhook(&key, body.as_bytes());
+        let req = client
+            .post(format!("{base}/webhooks/merge"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("X-Merge-Webhook-Signature", sig)
+            .body(body);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let desk = app.host_sign_in("nul-org", "desk", &["service_desk"]).await;
+    let res = app
+        .post(
+            "/api/desk/issue_magic_link",
+            &form(&[("org_id", "nul-org"), ("slug", "")]),
+            Some(&desk),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{res:?}");
+    let link_id = res.json()["id"].as_str().unwrap().to_string();
+    let link = || async {
+        app.env
+            .state
+            .db
+            .magic_link("nul-org", &link_id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let origin = link().await.end_user_origin_id;
+    let linked = |origin: &str, account: &str, token: &str| {
+        json!({
+            "hook": {"id": uuid::Uuid::new_v4().to_string(), "event": "LinkedAccount.linked", "target": "x"},
+            "linked_account": {"id": account, "end_user_origin_id": origin},
+            "data": {"account_token": token, "is_relink": false},
+        })
+        .to_string()
+    };
+    for (what, body) in [
+        (
+            "a NUL in the origin id",
+            linked("wh\u{0}origin", "acct-1", "tok-1"),
+        ),
+        (
+            "a NUL in the origin id of a real link",
+            linked(&format!("{origin}\u{0}"), "acct-1", "tok-1"),
+        ),
+        (
+            "a NUL in the account id",
+            linked(&origin, "acct\u{0}1", "tok-1"),
+        ),
+        ("a NUL in the token", linked(&origin, "acct-1", "tok\u{0}1")),
+        (
+            "an over-long account id",
+            linked(&origin, &"a".repeat(100_000), "tok-1"),
+        ),
+    ] {
+        let (s, text) = deliver(body.clone()).await;
+        assert_eq!((s, text.as_str()), (200, "ignored"), "{what}");
+        let (s, text) = deliver(body).await;
+        assert_eq!(
+            (s, text.as_str()),
+            (200, "already handled"),
+            "{what}: recorded"
+        );
+    }
+    // A NUL in the event's name: not an event this app handles, accepted.
+    let (s, text) =
+        deliver(json!({"hook": {"event": "LinkedAccount.linked\u{0}"}}).to_string()).await;
+    assert_eq!((s, text.as_str()), (200, "ok"));
+    // The link was left alone: the real delivery still uses it.
+    assert!(link().await.account_token.is_none());
+    let (s, text) = deliver(linked(&origin, "acct-1", "tok-good-1")).await;
+    assert_eq!((s, text.as_str()), (200, "ok"));
+    let sealed = link().await.account_token.expect("token stored");
+    assert_eq!(app.env.state.keyring.open(&sealed).unwrap(), "tok-good-1");
     app.finish().await;
 }
 
