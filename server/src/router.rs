@@ -108,6 +108,10 @@ pub struct SecurityPolicy {
     pub production: bool,
 }
 
+/// The scheme of the listener: the server speaks plain HTTP (TLS, if any, ends at a proxy in front,
+/// whose address is `HRIS_PUBLIC_URL`).
+const LISTENER_SCHEME: &str = "http";
+
 /// `scheme://host[:port]` of a URL.
 pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
@@ -168,14 +172,17 @@ impl SecurityPolicy {
     }
 
     /// True when a request with this `Origin` comes from the app's own pages: the public URL, or
-    /// the host the request was sent to (a browser cannot forge either for a cross-site request).
+    /// the address the request was sent to, over the listener's own scheme (a browser cannot forge
+    /// either for a cross-site request). Scheme, host and port must all match: `https://` or
+    /// `ftp://` in front of this server's plain-http address is another origin.
     fn own_origin(&self, origin: &str, host: Option<&str>) -> bool {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
         origin == self.public_origin
             || host.is_some_and(|h| {
                 origin
-                    .split_once("://")
-                    .is_some_and(|(_, o)| o.eq_ignore_ascii_case(h))
+                    .strip_prefix(LISTENER_SCHEME)
+                    .and_then(|o| o.strip_prefix("://"))
+                    .is_some_and(|o| o.eq_ignore_ascii_case(h))
             })
     }
 }
@@ -429,6 +436,19 @@ mod tests {
         let p = policy();
         assert!(p.own_origin("https://hris.example.com", None));
         assert!(p.own_origin("http://127.0.0.1:3000", Some("127.0.0.1:3000")));
+        assert!(p.own_origin("HTTP://LocalHost:3000", Some("localhost:3000")));
+        // Same host and port over another scheme is another origin.
+        for other in [
+            "https://127.0.0.1:3000",
+            "ftp://127.0.0.1:3000",
+            "ws://127.0.0.1:3000",
+            "http://127.0.0.1:3001",
+            "http://127.0.0.1",
+            "127.0.0.1:3000",
+        ] {
+            assert!(!p.own_origin(other, Some("127.0.0.1:3000")), "{other}");
+        }
+        assert!(!p.own_origin("http://hris.example.com", None));
         assert!(!p.own_origin("https://evil.example.com", Some("hris.example.com")));
         assert!(!p.own_origin("https://shell.example.com", Some("hris.example.com")));
         assert!(!p.own_origin("null", Some("hris.example.com")));

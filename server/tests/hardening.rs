@@ -378,6 +378,55 @@ async fn cross_site_calls_to_server_functions_are_refused() {
 }
 
 #[tokio::test]
+async fn the_origin_check_compares_scheme_host_and_port() {
+    let app = SecEnv::start(Backend::Sqlite).await;
+    let cookie = app.dev_sign_in("alice", "Scheme Org").await;
+    let base = app.serve().await;
+    let authority = base.trim_start_matches("http://").to_string();
+    let port = authority.rsplit(':').next().unwrap().to_string();
+    let public = app.env.state.settings.public_url.clone();
+    let client = common::test_client(false);
+    let call = |origin: String, host: Option<String>| {
+        let mut req = client
+            .post(format!("{base}/api/hris/set_enabled"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .header(header::ORIGIN, origin)
+            .header("sec-fetch-site", "same-origin")
+            .body("enabled=true");
+        if let Some(h) = host {
+            req = req.header(header::HOST, h);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    // The address the request was sent to, over this server's scheme (plain http), or the public URL.
+    assert_eq!(call(base.clone(), None).await, 200);
+    assert_eq!(call(public.clone(), None).await, 200);
+    let localhost = format!("localhost:{port}");
+    assert_eq!(
+        call(format!("http://{localhost}"), Some(localhost.clone())).await,
+        200
+    );
+    // The same host and port over another scheme, or another port, is another origin.
+    for origin in [
+        format!("https://{authority}"),
+        format!("ftp://{authority}"),
+        format!("ws://{authority}"),
+        format!("https://{localhost}"),
+        "http://127.0.0.1".to_string(),
+        format!("http://127.0.0.1:{}", port.parse::<u16>().unwrap() ^ 1),
+        public.replacen("http://", "https://", 1),
+    ] {
+        if origin == public {
+            continue;
+        }
+        let host = origin.contains("localhost").then(|| localhost.clone());
+        assert_eq!(call(origin.clone(), host).await, 403, "{origin}");
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn host_tokens_start_a_session_with_their_identity() {
     let app = SecEnv::start(Backend::Sqlite).await;
     let token = host_token("org-h", "u-7", &["manage_integrations"]);
