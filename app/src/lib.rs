@@ -1,6 +1,6 @@
 //! HRIS Connect: everything the browser and the server share.
 //!
-//! - `model`, `error`: types that cross the wire.
+//! - `model`, `error`: types that cross the wire; `input`: the rule for text from outside.
 //! - `api`: server functions, grouped by domain. Thin: identity and permission, then domain code.
 //! - `pages`, `components`: the UI.
 //! - server-only (feature `ssr`): `state` (what server functions reach), `storage` (sqlx, SQLite and
@@ -12,6 +12,7 @@ pub mod api;
 pub mod components;
 pub mod error;
 pub mod i18n;
+pub mod input;
 pub mod model;
 pub mod pages;
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use axum::{
     body::{to_bytes, Body},
     extract::{Request, State},
-    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -27,8 +27,8 @@ use crate::{ops, webhooks};
 
 /// Largest request body accepted anywhere (forms, server-function calls and webhooks are small).
 pub const BODY_LIMIT: usize = 256 * 1024;
-/// Longest single form field of a server-function call (host tokens are the longest legitimate ones).
-pub const FIELD_LIMIT: usize = 8 * 1024;
+/// Longest single form field of a server-function call (ids: `app::input::ID_LIMIT`).
+pub const FIELD_LIMIT: usize = app::input::TEXT_LIMIT;
 /// Most form fields in one server-function call.
 pub const FIELD_COUNT_LIMIT: usize = 32;
 
@@ -114,6 +114,10 @@ pub struct SecurityPolicy {
     pub production: bool,
 }
 
+/// The scheme of the listener: the server speaks plain HTTP (TLS, if any, ends at a proxy in front,
+/// whose address is `HRIS_PUBLIC_URL`).
+const LISTENER_SCHEME: &str = "http";
+
 /// `scheme://host[:port]` of a URL.
 pub fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
@@ -174,14 +178,17 @@ impl SecurityPolicy {
     }
 
     /// True when a request with this `Origin` comes from the app's own pages: the public URL, or
-    /// the host the request was sent to (a browser cannot forge either for a cross-site request).
+    /// the address the request was sent to, over the listener's own scheme (a browser cannot forge
+    /// either for a cross-site request). Scheme, host and port must all match: `https://` or
+    /// `ftp://` in front of this server's plain-http address is another origin.
     fn own_origin(&self, origin: &str, host: Option<&str>) -> bool {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
         origin == self.public_origin
             || host.is_some_and(|h| {
                 origin
-                    .split_once("://")
-                    .is_some_and(|(_, o)| o.eq_ignore_ascii_case(h))
+                    .strip_prefix(LISTENER_SCHEME)
+                    .and_then(|o| o.strip_prefix("://"))
+                    .is_some_and(|o| o.eq_ignore_ascii_case(h))
             })
     }
 }
@@ -319,8 +326,12 @@ async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -
     next.run(req).await
 }
 
-/// Form fields of server-function calls: at most `FIELD_COUNT_LIMIT` fields of at most
-/// `FIELD_LIMIT` bytes each, no control characters except tab and newlines. 400 with a message.
+/// Form fields of server-function calls: at most `FIELD_COUNT_LIMIT` fields, each passing
+/// `app::input::check` (no control characters except tab and line breaks in text, none in ids and
+/// names; at most `FIELD_LIMIT` bytes, `app::input::ID_LIMIT` for ids). 400 with a message.
+///
+/// Server functions read any body as a form, whatever its declared `Content-Type` (or none), so
+/// every body is checked as one, as is the query string.
 async fn field_limits(req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with(API_PREFIX) {
         return next.run(req).await;
@@ -334,21 +345,13 @@ async fn field_limits(req: Request, next: Next) -> Response {
         }
     };
     let query = parts.uri.query().unwrap_or("").as_bytes();
-    let form = is_form(&parts.headers) || parts.method == Method::GET;
-    for input in [query, if form { &bytes[..] } else { &[][..] }] {
+    for input in [query, &bytes[..]] {
         if let Err(message) = check_form(input) {
             return app_error(AppError::BadRequest(message));
         }
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
 fn check_form(input: &[u8]) -> Result<(), String> {
@@ -361,18 +364,7 @@ fn check_form(input: &[u8]) -> Result<(), String> {
         return Err(format!("at most {FIELD_COUNT_LIMIT} fields are accepted"));
     }
     for (name, value) in &pairs {
-        let name: String = name.chars().take(40).filter(|c| !c.is_control()).collect();
-        if value.len() > FIELD_LIMIT {
-            return Err(format!(
-                "{name}: at most {FIELD_LIMIT} characters are accepted"
-            ));
-        }
-        if value
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        {
-            return Err(format!("{name}: control characters are not accepted"));
-        }
+        app::input::check(name, value).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -455,6 +447,19 @@ mod tests {
         let p = policy();
         assert!(p.own_origin("https://hris.example.com", None));
         assert!(p.own_origin("http://127.0.0.1:3000", Some("127.0.0.1:3000")));
+        assert!(p.own_origin("HTTP://LocalHost:3000", Some("localhost:3000")));
+        // Same host and port over another scheme is another origin.
+        for other in [
+            "https://127.0.0.1:3000",
+            "ftp://127.0.0.1:3000",
+            "ws://127.0.0.1:3000",
+            "http://127.0.0.1:3001",
+            "http://127.0.0.1",
+            "127.0.0.1:3000",
+        ] {
+            assert!(!p.own_origin(other, Some("127.0.0.1:3000")), "{other}");
+        }
+        assert!(!p.own_origin("http://hris.example.com", None));
         assert!(!p.own_origin("https://evil.example.com", Some("hris.example.com")));
         assert!(!p.own_origin("https://shell.example.com", Some("hris.example.com")));
         assert!(!p.own_origin("null", Some("hris.example.com")));
@@ -472,5 +477,12 @@ mod tests {
         assert!(check_form(b"name=%ED%A0%80").is_ok());
         assert!(check_form(format!("t={}", "a".repeat(FIELD_LIMIT + 1)).as_bytes()).is_err());
         assert!(check_form("a=1&".repeat(FIELD_COUNT_LIMIT + 1).as_bytes()).is_err());
+        // Ids are short and hold no control characters; field names neither.
+        let id = "i".repeat(app::input::ID_LIMIT);
+        assert!(check_form(format!("id={id}").as_bytes()).is_ok());
+        assert!(check_form(format!("org_id={id}i").as_bytes()).is_err());
+        assert!(check_form(b"id=a%0Ab").is_err());
+        assert!(check_form(b"note=a%0D%0Ab%09c").is_ok());
+        assert!(check_form(b"a%00b=x").is_err());
     }
 }

@@ -1,9 +1,14 @@
 //! Start-up: logging, keys, database, state, listener, graceful shutdown.
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc, time::Duration};
 
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
 use leptos::config::{Env, LeptosOptions};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 
 use app::{provider::MergeClient, state::AppState, storage::Db};
 
@@ -146,9 +151,13 @@ pub async fn serve(prepared: Prepared) -> std::io::Result<()> {
     println!("listening on http://{addr}");
     tracing::info!(%addr, public_url = %state.settings.public_url, backend = ?db.backend(), "HRIS Connect serving");
     let housekeeping = crate::housekeeping::spawn(db.clone());
-    axum::serve(listener, crate::router::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_http(
+        listener,
+        crate::router::app(state),
+        ConnectionLimits::default(),
+        shutdown_signal(),
+    )
+    .await?;
     housekeeping.abort();
     db.close().await;
     if let Some(sandbox) = sandbox {
@@ -156,6 +165,97 @@ pub async fn serve(prepared: Prepared) -> std::io::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Bounds on client connections, so that clients holding connections without finishing a request
+/// (slowloris) cannot use them all up.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Time a client has to send a request's headers, counted from the connection's opening or from
+    /// the end of the previous response: it bounds slow headers and idle keep-alive connections.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// After the shutdown signal, time in-flight requests have to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(15),
+            max_connections: 512,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Serves `app` over HTTP/1.1 on `listener` within `limits` until `shutdown` completes; then stops
+/// accepting, lets in-flight requests finish (at most `shutdown_grace`) and returns.
+pub async fn serve_http(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = graceful.watch(
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone())),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                // Timeouts and clients going away: routine.
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace = ?limits.shutdown_grace,
+            "requests still running after the grace period; stopping anyway"
+        );
+    }
+    Ok(())
+}
+
+/// A failed `accept`: a connection that went away before it was accepted is routine; anything else
+/// (e.g. out of file descriptors) is logged and retried after a pause, as `axum::serve` does.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept a connection");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 async fn shutdown_signal() {

@@ -6,7 +6,9 @@
 //! 2. A replay (the same signature value, which Merge advises as the delivery's unique id) answers
 //!    200 "already handled" without doing anything.
 //! 3. The payload goes to `app::domain::webhooks::handle`. Transient failures answer 503 so Merge
-//!    retries (Merge drops events on 4xx); unknown shapes (the dashboard's test POST) answer 200.
+//!    retries (Merge drops events on 4xx); unknown shapes (the dashboard's test POST) answer 200, as
+//!    does input that can never be handled (e.g. a NUL byte in an id): logged, recorded as handled,
+//!    answered "ignored", so Merge does not retry it forever.
 
 use axum::{
     body::Bytes,
@@ -78,10 +80,13 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
             return text(StatusCode::OK, "ignored");
         }
     };
+    // A label for the record and the logs: printable (PostgreSQL refuses a NUL byte, which would
+    // fail every delivery of this event), at most 100 characters.
     let event: String = payload["hook"]["event"]
         .as_str()
         .unwrap_or("unknown")
         .chars()
+        .filter(|c| !c.is_control())
         .take(100)
         .collect();
     let delivery: String = Sha256::digest(signature.trim().trim_end_matches('=').as_bytes())

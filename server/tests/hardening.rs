@@ -9,7 +9,8 @@ use axum::{
     http::{header, Method, Request, StatusCode},
 };
 use serde_json::json;
-use support::{form, host_token, server_functions, Backend, SecEnv};
+use server::startup::ConnectionLimits;
+use support::{form, host_token, serve_router, server_functions, Backend, SecEnv};
 
 const FIELDS: &[&str] = &[
     "id",
@@ -82,6 +83,8 @@ fn junk() -> Vec<(&'static str, String)> {
 
 on_both_backends!(
     junk_input_answers_4xx_with_a_message_never_5xx,
+    every_body_is_checked_whatever_its_content_type,
+    webhooks_that_can_never_be_handled_answer_200_not_503,
     webhooks_are_verified_deduplicated_and_handled,
 );
 
@@ -139,6 +142,86 @@ async fn junk_input_answers_4xx_with_a_message_never_5xx(backend: Backend) {
             );
         }
     }
+    app.finish().await;
+}
+
+/// Server functions read any body as a form, so the field rules hold whatever the declared type.
+async fn every_body_is_checked_whatever_its_content_type(backend: Backend) {
+    let app = SecEnv::start(backend).await;
+    let base = app.serve().await;
+    let client = common::test_client(false);
+    let desk = app.host_sign_in("ct-org", "desk", &["service_desk"]).await;
+    let post = |path: &str, ct: Option<&str>, body: String, cookie: Option<&str>| {
+        let mut req = client.post(format!("{base}{path}")).body(body);
+        if let Some(ct) = ct {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let id_limit = app::input::ID_LIMIT;
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/json"),
+        Some("application/octet-stream"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let (s, body) = post(
+            "/api/session/dev_sign_in",
+            ct,
+            "user_id=alice&organization=Nul%00Org".into(),
+            None,
+        )
+        .await;
+        assert_eq!(s, 400, "{ct:?}: {body}");
+        assert!(body.contains("control characters"), "{ct:?}: {body}");
+        for (id, what) in [
+            ("%00".to_string(), "a NUL"),
+            ("a%0Ab".to_string(), "a line break in an id"),
+            ("x".repeat(200_000), "a 200 KB id"),
+            ("x".repeat(id_limit + 1), "an id one over the limit"),
+        ] {
+            let (s, body) = post(
+                "/api/desk/revoke_magic_link",
+                ct,
+                format!("org_id=ct-org&id={id}"),
+                Some(&desk),
+            )
+            .await;
+            assert_eq!(s, 400, "{ct:?} {what}: {body}");
+        }
+        // An id at the limit is read, and found missing.
+        let (s, body) = post(
+            "/api/desk/revoke_magic_link",
+            ct,
+            format!("org_id=ct-org&id={}", "x".repeat(id_limit)),
+            Some(&desk),
+        )
+        .await;
+        assert_eq!(s, 404, "{ct:?}: {body}");
+    }
+    // Nothing with a control character was stored.
+    let names: Vec<String> = app
+        .env
+        .state
+        .db
+        .organizations()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.chars().any(char::is_control)),
+        "{names:?}"
+    );
     app.finish().await;
 }
 
@@ -291,6 +374,55 @@ async fn cross_site_calls_to_server_functions_are_refused() {
         )
         .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_origin_check_compares_scheme_host_and_port() {
+    let app = SecEnv::start(Backend::Sqlite).await;
+    let cookie = app.dev_sign_in("alice", "Scheme Org").await;
+    let base = app.serve().await;
+    let authority = base.trim_start_matches("http://").to_string();
+    let port = authority.rsplit(':').next().unwrap().to_string();
+    let public = app.env.state.settings.public_url.clone();
+    let client = common::test_client(false);
+    let call = |origin: String, host: Option<String>| {
+        let mut req = client
+            .post(format!("{base}/api/hris/set_enabled"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .header(header::ORIGIN, origin)
+            .header("sec-fetch-site", "same-origin")
+            .body("enabled=true");
+        if let Some(h) = host {
+            req = req.header(header::HOST, h);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    // The address the request was sent to, over this server's scheme (plain http), or the public URL.
+    assert_eq!(call(base.clone(), None).await, 200);
+    assert_eq!(call(public.clone(), None).await, 200);
+    let localhost = format!("localhost:{port}");
+    assert_eq!(
+        call(format!("http://{localhost}"), Some(localhost.clone())).await,
+        200
+    );
+    // The same host and port over another scheme, or another port, is another origin.
+    for origin in [
+        format!("https://{authority}"),
+        format!("ftp://{authority}"),
+        format!("ws://{authority}"),
+        format!("https://{localhost}"),
+        "http://127.0.0.1".to_string(),
+        format!("http://127.0.0.1:{}", port.parse::<u16>().unwrap() ^ 1),
+        public.replacen("http://", "https://", 1),
+    ] {
+        if origin == public {
+            continue;
+        }
+        let host = origin.contains("localhost").then(|| localhost.clone());
+        assert_eq!(call(origin.clone(), host).await, 403, "{origin}");
+    }
     app.finish().await;
 }
 
@@ -478,4 +610,240 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
     let res = app.send(post(event, Some(sig))).await;
     assert_eq!(res.body, "already handled");
     app.finish().await;
+}
+
+/// A signed delivery whose content can never be handled is answered 200 "ignored" and recorded (a
+/// replay is "already handled"): Merge retries a 503 forever.
+async fn webhooks_that_can_never_be_handled_answer_200_not_503(backend: Backend) {
+    let app = SecEnv::start(backend).await;
+    let base = app.serve().await;
+    let key = app.env.state.settings.webhook_keys[0].clone();
+    let client = common::test_client(false);
+    let deliver = |body: String| {
+        let sig = server::sandbox::sign_webhook(&key, body.as_bytes());
+        let req = client
+            .post(format!("{base}/webhooks/merge"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("X-Merge-Webhook-Signature", sig)
+            .body(body);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let desk = app.host_sign_in("nul-org", "desk", &["service_desk"]).await;
+    let res = app
+        .post(
+            "/api/desk/issue_magic_link",
+            &form(&[("org_id", "nul-org"), ("slug", "")]),
+            Some(&desk),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{res:?}");
+    let link_id = res.json()["id"].as_str().unwrap().to_string();
+    let link = || async {
+        app.env
+            .state
+            .db
+            .magic_link("nul-org", &link_id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let origin = link().await.end_user_origin_id;
+    let linked = |origin: &str, account: &str, token: &str| {
+        json!({
+            "hook": {"id": uuid::Uuid::new_v4().to_string(), "event": "LinkedAccount.linked", "target": "x"},
+            "linked_account": {"id": account, "end_user_origin_id": origin},
+            "data": {"account_token": token, "is_relink": false},
+        })
+        .to_string()
+    };
+    for (what, body) in [
+        (
+            "a NUL in the origin id",
+            linked("wh\u{0}origin", "acct-1", "tok-1"),
+        ),
+        (
+            "a NUL in the origin id of a real link",
+            linked(&format!("{origin}\u{0}"), "acct-1", "tok-1"),
+        ),
+        (
+            "a NUL in the account id",
+            linked(&origin, "acct\u{0}1", "tok-1"),
+        ),
+        ("a NUL in the token", linked(&origin, "acct-1", "tok\u{0}1")),
+        (
+            "an over-long account id",
+            linked(&origin, &"a".repeat(100_000), "tok-1"),
+        ),
+    ] {
+        let (s, text) = deliver(body.clone()).await;
+        assert_eq!((s, text.as_str()), (200, "ignored"), "{what}");
+        let (s, text) = deliver(body).await;
+        assert_eq!(
+            (s, text.as_str()),
+            (200, "already handled"),
+            "{what}: recorded"
+        );
+    }
+    // A NUL in the event's name: not an event this app handles, accepted.
+    let (s, text) =
+        deliver(json!({"hook": {"event": "LinkedAccount.linked\u{0}"}}).to_string()).await;
+    assert_eq!((s, text.as_str()), (200, "ok"));
+    // The link was left alone: the real delivery still uses it.
+    assert!(link().await.account_token.is_none());
+    let (s, text) = deliver(linked(&origin, "acct-1", "tok-good-1")).await;
+    assert_eq!((s, text.as_str()), (200, "ok"));
+    let sealed = link().await.account_token.expect("token stored");
+    assert_eq!(app.env.state.keyring.open(&sealed).unwrap(), "tok-good-1");
+    app.finish().await;
+}
+
+/// Slowloris: clients that send half a request, or finish one and then idle, are cut off after the
+/// header-read timeout, while other clients are served.
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
+    use std::time::{Duration, Instant};
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpStream,
+    };
+    let app = SecEnv::start(Backend::Sqlite).await;
+    let timeout = Duration::from_millis(800);
+    let served = serve_router(
+        app.router.clone(),
+        ConnectionLimits {
+            header_read_timeout: timeout,
+            max_connections: 100,
+            shutdown_grace: Duration::from_secs(5),
+        },
+    )
+    .await;
+    let opened = Instant::now();
+    let mut held = Vec::new();
+    for i in 0..60 {
+        let mut s = TcpStream::connect(served.addr).await.unwrap();
+        // Half a request line, or all of the line and some headers.
+        let part: &[u8] = if i % 2 == 0 {
+            b"GET /healthz HT"
+        } else {
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+        };
+        s.write_all(part).await.unwrap();
+        held.push(s);
+    }
+    // A client that finished a request keeps an idle keep-alive connection.
+    let mut idle = TcpStream::connect(served.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    held.push(idle);
+    // Meanwhile, others are served.
+    let client = common::test_client(false);
+    let res = client
+        .get(format!("{}/healthz", served.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Every held connection is closed by the server (end of stream or reset), not too early.
+    for (i, s) in held.iter_mut().enumerate() {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+        assert!(
+            read.is_ok(),
+            "connection {i} still open {:?} after it was opened",
+            opened.elapsed()
+        );
+    }
+    assert!(
+        opened.elapsed() >= timeout,
+        "closed after {:?}",
+        opened.elapsed()
+    );
+    let res = client
+        .get(format!("{}/healthz", served.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the server still serves");
+    served.stop().await.unwrap();
+    app.finish().await;
+}
+
+/// At most `max_connections` are served at once: a further client waits until one closes.
+#[tokio::test]
+async fn connections_are_capped() {
+    use std::time::Duration;
+    use tokio::{io::AsyncWriteExt, net::TcpStream};
+    let app = SecEnv::start(Backend::Sqlite).await;
+    let served = serve_router(
+        app.router.clone(),
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(60),
+            max_connections: 2,
+            shutdown_grace: Duration::from_secs(5),
+        },
+    )
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(served.addr).await.unwrap();
+        s.write_all(b"GET /healthz HT").await.unwrap();
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = common::test_client(false);
+    let url = format!("{}/healthz", served.base);
+    let waiting = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!waiting.is_finished(), "a third connection is not served");
+    drop(held.pop());
+    let status = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("served once a connection closed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+    drop(held);
+    served.stop().await.unwrap();
+    app.finish().await;
+}
+
+/// On the shutdown signal the server stops accepting and finishes the requests in flight.
+#[tokio::test]
+async fn shutdown_finishes_requests_in_flight() {
+    use std::time::Duration;
+    let slow = axum::Router::new().route(
+        "/slow",
+        axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            "done"
+        }),
+    );
+    let served = serve_router(slow, ConnectionLimits::default()).await;
+    let (addr, url) = (served.addr, format!("{}/slow", served.base));
+    let client = common::test_client(false);
+    let in_flight =
+        tokio::spawn(async move { client.get(url).send().await.unwrap().text().await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), served.stop())
+        .await
+        .expect("stops once the request is done")
+        .unwrap();
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(300),
+        "the server waited for the request: {:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(in_flight.await.unwrap(), "done");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
 }

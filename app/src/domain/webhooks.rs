@@ -6,7 +6,8 @@ use serde_json::Value;
 use crate::{error::AppError, state::AppState};
 
 /// Acts on one verified webhook payload. Unknown events and shapes are accepted and ignored (Merge's
-/// dashboard "Send test POST" sends a ping that is not an event).
+/// dashboard "Send test POST" sends a ping that is not an event). Errors other than
+/// `Internal`/`Provider` are permanent (the same payload would fail the same way again).
 pub async fn handle(state: &AppState, payload: &Value) -> Result<(), AppError> {
     let event = payload["hook"]["event"].as_str().unwrap_or_default();
     match event {
@@ -27,6 +28,15 @@ async fn linked(state: &AppState, payload: &Value) -> Result<(), AppError> {
         tracing::warn!("LinkedAccount.linked without origin id, account id or token; ignored");
         return Ok(());
     };
+    // Text the database cannot hold (a NUL byte), or would hold wrongly, can never be handled: a
+    // permanent error, answered so that Merge does not retry it forever.
+    for (field, value) in [
+        ("end_user_origin_id", origin),
+        ("linked_account_id", account_id),
+        ("account_token", token),
+    ] {
+        crate::input::check(field, value).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    }
     let used = state
         .db
         .use_magic_link(origin, account_id, &state.keyring.seal(token))

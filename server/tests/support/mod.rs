@@ -97,6 +97,21 @@ impl SecEnv {
         self.pg.as_ref().map(|(a, n)| with_database(a, n))
     }
 
+    /// Serves the router over real TCP on a free port as the server does, for the rest of the
+    /// test; returns its base URL (`http://127.0.0.1:<port>`).
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = self.router.clone();
+        tokio::spawn(server::startup::serve_http(
+            listener,
+            router,
+            server::startup::ConnectionLimits::default(),
+            std::future::pending(),
+        ));
+        base
+    }
+
     /// Sends a request through the router; keeps the response body.
     pub async fn send(&self, req: Request<Body>) -> Res {
         let res = self.router.clone().oneshot(req).await.unwrap();
@@ -252,4 +267,41 @@ macro_rules! on_both_backends {
             })+
         }
     };
+}
+
+/// A server started by `serve_router`: its address, and a way to stop it.
+pub struct Served {
+    pub addr: std::net::SocketAddr,
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serves `router` with `limits` over real TCP on a free port, as the server does.
+pub async fn serve_router(router: Router, limits: server::startup::ConnectionLimits) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server::startup::serve_http(
+        listener,
+        router,
+        limits,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Served {
+        addr,
+        base: format!("http://{addr}"),
+        stop,
+        task,
+    }
+}
+
+impl Served {
+    /// Signals shutdown (as SIGTERM does) and waits until the server has stopped.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.unwrap()
+    }
 }
