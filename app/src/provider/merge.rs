@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use backon::{ExponentialBuilder, Retryable};
 use reqwest::{header::RETRY_AFTER, Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use time::format_description::well_known::Rfc3339;
@@ -51,15 +51,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Exponential backoff with jitter for the retry after attempt `attempt` (1-based):
-    /// a random wait between half and all of `base_delay * 2^(attempt-1)`, capped at `max_delay`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << (attempt - 1).min(16))
-            .min(self.max_delay);
-        let half = exp / 2;
-        half + half.mul_f64(rand::thread_rng().gen::<f64>())
+    /// Exponential backoff with jitter (`backon`) for at most `retries` retries: the wait after
+    /// attempt `n` (1-based) is random between half and all of `base_delay * 2^(n-1)`, capped at
+    /// `max_delay`. (backon adds a jitter of up to the delay itself, hence the halves.)
+    fn backoff(&self, retries: u32) -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(self.base_delay / 2)
+            .with_max_delay(self.max_delay / 2)
+            .with_factor(2.0)
+            .with_max_times(retries as usize)
+            .with_jitter()
     }
 }
 
@@ -188,22 +189,18 @@ impl MergeClient {
             1
         };
         let mut attempt = 1;
-        loop {
-            let failure = match self.attempt(call).await {
-                Ok(bytes) => return Ok(bytes),
-                Err(f) => f,
-            };
-            if !failure.retry || attempt >= attempts {
-                return Err(failure.error);
-            }
-            let wait = failure
-                .wait
-                .unwrap_or_default()
-                .max(self.policy.backoff(attempt));
-            tracing::info!(op = call.op, attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+        (|| self.attempt(call))
+            .retry(self.policy.backoff(attempts - 1))
+            .sleep(tokio::time::sleep)
+            .when(|f: &Failure| f.retry)
+            // A `Retry-After` is waited for in full, however short the backoff.
+            .adjust(|f: &Failure, backoff| backoff.map(|b| b.max(f.wait.unwrap_or_default())))
+            .notify(|f: &Failure, wait| {
+                tracing::info!(op = call.op, attempt, wait_ms = wait.as_millis() as u64, error = %f.error, "retrying");
+                attempt += 1;
+            })
+            .await
+            .map_err(|f| f.error)
     }
 
     async fn attempt(&self, call: &Call<'_>) -> Result<Vec<u8>, Failure> {
@@ -546,6 +543,7 @@ impl HrisProvider for MergeClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backon::BackoffBuilder;
 
     #[test]
     fn next_is_opaque_url_or_cursor() {
@@ -567,10 +565,17 @@ mod tests {
             ..RetryPolicy::default()
         };
         for _ in 0..50 {
-            let first = p.backoff(1);
-            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-            assert!(p.backoff(10) <= Duration::from_millis(300));
+            let waits: Vec<Duration> = p.backoff(5).build().collect();
+            assert_eq!(waits.len(), 5, "one wait per retry, no more");
+            assert!(
+                waits[0] >= Duration::from_millis(50) && waits[0] <= Duration::from_millis(100)
+            );
+            assert!(
+                waits[1] >= Duration::from_millis(100) && waits[1] <= Duration::from_millis(200)
+            );
+            assert!(waits.iter().all(|w| *w <= Duration::from_millis(300)));
         }
+        assert_eq!(p.backoff(0).build().count(), 0);
     }
 
     #[test]
