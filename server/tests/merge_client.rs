@@ -35,6 +35,7 @@ fn fast_policy() -> RetryPolicy {
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
         max_retry_after: Duration::from_secs(5),
+        budget: Duration::from_secs(20),
     }
 }
 
@@ -720,7 +721,7 @@ async fn faults_map_to_provider_errors_with_bounded_retries() {
     let before = env.requests().await;
     assert_eq!(
         impatient.account_details(t).await.unwrap_err(),
-        ProviderError::Unavailable
+        ProviderError::TimedOut
     );
     // Every attempt was made (and each gave up on its slow answer): the timeout, not an error
     // answer, ended them, since the sandbox answers 200 once the delay is over.
@@ -751,6 +752,64 @@ async fn faults_map_to_provider_errors_with_bounded_retries() {
     ] {
         assert!(!e.to_string().contains(t.expose()) && !e.to_string().contains('{'));
     }
+}
+
+/// A hanging Merge holds a request only as long as the call's budget, whatever the tries add up
+/// to, and the user is told it timed out. Background work gets a longer budget.
+#[tokio::test]
+async fn a_hanging_merge_is_cut_off_at_the_call_budget() {
+    let env = Env::start().await;
+    let ex = env.link("org-budget", "gusto").await;
+    let t = &ex.account_token;
+    env.fault(json!({"kind": "slow", "delay_ms": 10_000})).await;
+
+    // Three tries of 400 ms (plus backoff) would take 1.2 s; the budget is 700 ms.
+    let budgeted = env.client_with(RetryPolicy {
+        timeout: Duration::from_millis(400),
+        budget: Duration::from_millis(700),
+        ..fast_policy()
+    });
+    let started = std::time::Instant::now();
+    let err = budgeted.account_details(t).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err, ProviderError::TimedOut);
+    assert!(took < Duration::from_millis(1000), "held for {took:?}");
+    assert!(
+        took >= Duration::from_millis(650),
+        "cut at the budget: {took:?}"
+    );
+    assert!(err
+        .message(&app::i18n::EN)
+        .contains("did not answer in time"));
+    assert!(err
+        .message(&app::i18n::DE)
+        .contains("nicht rechtzeitig geantwortet"));
+
+    // A single try that times out says so too.
+    let once = env.client_with(RetryPolicy {
+        timeout: Duration::from_millis(200),
+        max_attempts: 1,
+        ..fast_policy()
+    });
+    assert_eq!(
+        once.account_details(t).await.unwrap_err(),
+        ProviderError::TimedOut
+    );
+    env.control(reqwest::Method::DELETE, "/sandbox/faults", Value::Null)
+        .await;
+
+    // Interactive calls (the default) fit in 20 s at 10 s a try; background work gets longer.
+    let interactive = RetryPolicy::interactive();
+    assert_eq!(RetryPolicy::default(), interactive);
+    assert!(interactive.budget <= Duration::from_secs(20));
+    assert!(interactive.timeout <= Duration::from_secs(10));
+    let background = RetryPolicy::background();
+    assert!(background.budget > interactive.budget && background.timeout >= interactive.timeout);
+    let client = MergeClient::new(env.sandbox.api_base_url(), KEY).unwrap();
+    assert_eq!(client.policy(), &interactive);
+    let worker = client.with_budget(background.clone());
+    assert_eq!(worker.policy(), &background);
+    assert!(worker.account_details(t).await.is_ok());
 }
 
 /// Webhooks are delivered as Merge delivers them: a 5xx is tried again with the same body and

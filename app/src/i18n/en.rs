@@ -135,6 +135,7 @@ pub const EN: Texts = Texts {
     prov_rate_limited: "The HR data service is limiting requests right now.",
     retry_soon: "Please try again in a moment.",
     prov_unavailable: "The HR data service is not reachable right now. Please try again in a few minutes.",
+    prov_timed_out: "The HR data service did not answer in time. Please try again in a moment.",
     prov_unexpected: "The HR data service sent an answer we could not read. Please try again later.",
     prov_invalid: "The HR data service refused the request as invalid.",
 

@@ -137,7 +137,7 @@ texts! {
         enter_new_token, token_other_account, choose_system_from_list, only_pending_revoke,
         no_token_to_reveal, manual_note,
         prov_token_rejected, prov_relink_needed, prov_not_found, prov_rate_limited, retry_soon,
-        prov_unavailable, prov_unexpected, prov_invalid,
+        prov_unavailable, prov_timed_out, prov_unexpected, prov_invalid,
     }
     one {
         integration_for, dialog_connect, dialog_relink, dialog_finish, is_connected, now_active,

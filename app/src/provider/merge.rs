@@ -1,10 +1,12 @@
 //! [`HrisProvider`] over Merge.dev's HTTP API (reqwest).
 //!
-//! Every call has a timeout. Only GETs are retried (on 429, honouring `Retry-After`, and on 5xx,
-//! timeouts and connection failures), with exponential backoff and jitter, a bounded number of times.
+//! Every attempt has a timeout and every call a budget ([`RetryPolicy`]: interactive by default,
+//! [`RetryPolicy::background`] for work nobody waits on). Only GETs are retried (on 429, honouring
+//! `Retry-After`, and on 5xx, timeouts and connection failures), with exponential backoff and jitter
+//! (`backon`), a bounded number of times and never past the budget.
 //! Raw error bodies are logged at debug level; the API key and account tokens never are.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::{header::RETRY_AFTER, Method, StatusCode, Url};
@@ -24,7 +26,7 @@ pub const BASE_URL_EU: &str = "https://api-eu.merge.dev/api";
 pub const BASE_URL_APAC: &str = "https://api-ap.merge.dev/api";
 pub const BASE_URL_SANDBOX: &str = "https://api-sandbox.merge.dev/api";
 
-/// Timeouts and retries.
+/// Timeouts, retries and the budget of one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Per attempt, from sending the request to the end of the body.
@@ -36,16 +38,41 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// A `Retry-After` longer than this is not waited for: the call fails with `RateLimited`.
     pub max_retry_after: Duration,
+    /// The whole call: every attempt and every wait. Past it the call fails with `TimedOut`, and
+    /// no retry starts that could not finish its wait within it.
+    pub budget: Duration,
 }
 
 impl Default for RetryPolicy {
+    /// [`RetryPolicy::interactive`].
     fn default() -> Self {
+        Self::interactive()
+    }
+}
+
+impl RetryPolicy {
+    /// For a person waiting on a page: 10 s per try, 20 s for the whole call.
+    pub fn interactive() -> Self {
         RetryPolicy {
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
             max_attempts: 3,
             base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(10),
-            max_retry_after: Duration::from_secs(30),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(10),
+            budget: Duration::from_secs(20),
+        }
+    }
+
+    /// For background work nobody waits on (syncs, sweeps): longer tries, more of them, and
+    /// minutes for the whole call.
+    pub fn background() -> Self {
+        RetryPolicy {
+            timeout: Duration::from_secs(30),
+            max_attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(120),
+            budget: Duration::from_secs(300),
         }
     }
 }
@@ -140,8 +167,22 @@ struct Failure {
 
 impl MergeClient {
     /// `base_url` like [`BASE_URL_US`] or `http://127.0.0.1:4010/api` (a trailing `/` is ignored).
+    /// Calls have the [interactive](RetryPolicy::interactive) budget.
     pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> ProviderResult<Self> {
-        Self::with_policy(base_url, api_key, RetryPolicy::default())
+        Self::with_policy(base_url, api_key, RetryPolicy::interactive())
+    }
+
+    /// The same client (connections shared) with another policy, e.g.
+    /// `client.with_budget(RetryPolicy::background())` for background work.
+    pub fn with_budget(&self, policy: RetryPolicy) -> Self {
+        MergeClient {
+            policy,
+            ..self.clone()
+        }
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
     }
 
     pub fn with_policy(
@@ -188,19 +229,33 @@ impl MergeClient {
         } else {
             1
         };
+        let deadline = Instant::now() + self.policy.budget;
         let mut attempt = 1;
-        (|| self.attempt(call))
+        let tries = (|| self.attempt(call))
             .retry(self.policy.backoff(attempts - 1))
             .sleep(tokio::time::sleep)
             .when(|f: &Failure| f.retry)
-            // A `Retry-After` is waited for in full, however short the backoff.
-            .adjust(|f: &Failure, backoff| backoff.map(|b| b.max(f.wait.unwrap_or_default())))
+            .adjust(|f: &Failure, backoff| {
+                // A `Retry-After` is waited for in full, however short the backoff; a wait that
+                // would end past the budget is not started.
+                let wait = backoff?.max(f.wait.unwrap_or_default());
+                (Instant::now() + wait < deadline).then_some(wait)
+            })
             .notify(|f: &Failure, wait| {
                 tracing::info!(op = call.op, attempt, wait_ms = wait.as_millis() as u64, error = %f.error, "retrying");
                 attempt += 1;
-            })
-            .await
-            .map_err(|f| f.error)
+            });
+        match tokio::time::timeout_at(deadline.into(), tries).await {
+            Ok(result) => result.map_err(|f| f.error),
+            Err(_) => {
+                tracing::warn!(
+                    op = call.op,
+                    budget_ms = self.policy.budget.as_millis() as u64,
+                    "provider call over budget"
+                );
+                Err(ProviderError::TimedOut)
+            }
+        }
     }
 
     async fn attempt(&self, call: &Call<'_>) -> Result<Vec<u8>, Failure> {
@@ -219,9 +274,14 @@ impl MergeClient {
             req = req.json(body);
         }
         let unavailable = |e: reqwest::Error| {
-            tracing::warn!(op = call.op, timeout = e.is_timeout(), connect = e.is_connect(), error = %e.without_url(), "request failed");
+            let timed_out = e.is_timeout();
+            tracing::warn!(op = call.op, timeout = timed_out, connect = e.is_connect(), error = %e.without_url(), "request failed");
             Failure {
-                error: ProviderError::Unavailable,
+                error: if timed_out {
+                    ProviderError::TimedOut
+                } else {
+                    ProviderError::Unavailable
+                },
                 retry: true,
                 wait: None,
             }
