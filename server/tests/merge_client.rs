@@ -733,16 +733,52 @@ async fn faults_map_to_provider_errors_with_bounded_retries() {
         .await;
     assert!(impatient.account_details(t).await.is_ok());
 
-    // Malformed JSON on a 200: UnexpectedResponse, not retried.
+    // A cut-off JSON body on a 200: an idempotent call tries again (and gets the whole answer) ...
     env.fault(json!({"kind": "malformed_json", "count": 1}))
+        .await;
+    let before = env.requests().await;
+    assert!(env.client.employees(t, page100()).await.is_ok());
+    assert_eq!(env.requests().await - before, 2);
+    // ... a bounded number of times, then UnexpectedResponse ...
+    env.fault(json!({"kind": "malformed_json", "count": 3}))
         .await;
     let before = env.requests().await;
     assert_eq!(
         env.client.employees(t, page100()).await.unwrap_err(),
         ProviderError::UnexpectedResponse
     );
+    assert_eq!(env.requests().await - before, 3);
+    // ... and a POST is not sent twice.
+    env.fault(json!({"kind": "malformed_json", "count": 1}))
+        .await;
+    let before = env.requests().await;
+    assert_eq!(
+        env.client.force_resync(t).await.unwrap_err(),
+        ProviderError::UnexpectedResponse
+    );
     assert_eq!(env.requests().await - before, 1);
     assert!(env.client.employees(t, page100()).await.is_ok());
+
+    // A token (or API key) with CR/LF cannot be sent: refused at once, never sent nor retried.
+    let before = env.requests().await;
+    let started = std::time::Instant::now();
+    assert_eq!(
+        env.client
+            .account_details(&AccountToken::new(format!(
+                "{}\r\nX-Injected: 1",
+                t.expose()
+            )))
+            .await,
+        Err(ProviderError::TokenRejected)
+    );
+    let bad_key =
+        MergeClient::with_policy(env.sandbox.api_base_url(), "key\n", fast_policy()).unwrap();
+    assert_eq!(
+        bad_key.sync_status(t).await,
+        Err(ProviderError::TokenRejected)
+    );
+    assert_eq!(env.requests().await - before, 0);
+    assert!(started.elapsed() < Duration::from_millis(200), "no backoff");
 
     // Texts for admins never carry bodies or tokens.
     for e in [
@@ -1437,6 +1473,8 @@ async fn dialog_screens_are_labelled() {
 async fn canned_responses() {
     let hits = Arc::new(AtomicUsize::new(0));
     let h = hits.clone();
+    let group_hits = Arc::new(AtomicUsize::new(0));
+    let g = group_hits.clone();
     let app = Router::new()
         .route(
             "/api/hris/v1/employees",
@@ -1462,7 +1500,10 @@ async fn canned_responses() {
             }),
         )
         .route("/api/hris/v1/locations", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "<html>down</html>") }))
-        .route("/api/hris/v1/groups", get(|| async { (StatusCode::OK, "not json") }))
+        .route("/api/hris/v1/groups", get(move || {
+            g.fetch_add(1, Ordering::SeqCst);
+            async { (StatusCode::OK, "not json") }
+        }))
         .route("/api/hris/v1/account-details", get(|| async { (StatusCode::FORBIDDEN, "{\"detail\":\"nope\"}") }))
         .route("/api/hris/v1/delete-account", post(|| async { StatusCode::OK }))
         .route("/api/hris/v1/link-token", post(|| async { (StatusCode::BAD_REQUEST, "{\"end_user_origin_id\":[\"required\"]}") }))
@@ -1504,6 +1545,8 @@ async fn canned_responses() {
         client.groups(&t, PageQuery::default()).await.unwrap_err(),
         ProviderError::UnexpectedResponse
     );
+    // A whole answer that is not JSON would not change: not tried again.
+    assert_eq!(group_hits.load(Ordering::SeqCst), 1);
     assert_eq!(
         client.account_details(&t).await.unwrap_err(),
         ProviderError::TokenRejected

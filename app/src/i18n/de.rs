@@ -183,5 +183,8 @@ pub const DE: Texts = Texts {
 
     name_too_long: |max| format!("Verwenden Sie höchstens {max} Zeichen."),
     date: |day, month, year| format!("{day}.{month}.{year}"),
-    retry_in: |secs| format!("Bitte versuchen Sie es in {secs} Sekunden erneut."),
+    retry_in: |secs| match secs {
+        1 => "Bitte versuchen Sie es in 1 Sekunde erneut.".into(),
+        n => format!("Bitte versuchen Sie es in {n} Sekunden erneut."),
+    },
 };

@@ -179,7 +179,10 @@ pub const EN: Texts = Texts {
 
     name_too_long: |max| format!("Use at most {max} characters."),
     date: |day, month, year| format!("{day} {} {year}", month_abbr(month)),
-    retry_in: |secs| format!("Please try again in {secs} seconds."),
+    retry_in: |secs| match secs {
+        1 => "Please try again in 1 second.".into(),
+        n => format!("Please try again in {n} seconds."),
+    },
 };
 
 /// "Nov" for "11"; anything else passes through.

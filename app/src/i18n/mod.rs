@@ -202,6 +202,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn waits_of_one_second_are_singular() {
+        assert!(EN.rate_limited(Some(1)).ends_with("try again in 1 second."));
+        assert!(EN
+            .rate_limited(Some(2))
+            .ends_with("try again in 2 seconds."));
+        assert!(DE.rate_limited(Some(1)).ends_with("in 1 Sekunde erneut."));
+        assert!(DE
+            .rate_limited(Some(30))
+            .ends_with("in 30 Sekunden erneut."));
+    }
+
+    #[test]
     fn locales_parse_from_tags() {
         assert_eq!(Locale::parse("de"), Locale::De);
         assert_eq!(Locale::parse("de-DE"), Locale::De);

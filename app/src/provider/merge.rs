@@ -2,14 +2,17 @@
 //!
 //! Every attempt has a timeout and every call a budget ([`RetryPolicy`]: interactive by default,
 //! [`RetryPolicy::background`] for work nobody waits on). Only GETs are retried (on 429, honouring
-//! `Retry-After`, and on 5xx, timeouts and connection failures), with exponential backoff and jitter
-//! (`backon`), a bounded number of times and never past the budget.
+//! `Retry-After`, and on 5xx, timeouts, connection failures and cut-off bodies), with exponential
+//! backoff and jitter (`backon`), a bounded number of times and never past the budget.
 //! Raw error bodies are logged at debug level; the API key and account tokens never are.
 
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::{header::RETRY_AFTER, Method, StatusCode, Url};
+use reqwest::{
+    header::{HeaderValue, RETRY_AFTER},
+    Method, StatusCode, Url,
+};
 use serde::de::DeserializeOwned;
 use time::format_description::well_known::Rfc3339;
 
@@ -210,20 +213,48 @@ impl MergeClient {
         &self.base_url
     }
 
-    /// Sends the call, retrying idempotent ones, and parses a 2xx body as `T`.
+    /// Sends the call, retrying idempotent ones, and parses a 2xx body as `T`. A body that ends
+    /// before its JSON does (a cut-off answer) is tried again like a failed request; one that is
+    /// complete but not what Merge sends is not (it would not change).
     async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> ProviderResult<T> {
-        let bytes = self.send_raw(&call).await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            if call.secret_response {
-                tracing::debug!(op = call.op, error = %e, "unreadable answer (body withheld: it carries a secret)");
-            } else {
-                tracing::debug!(op = call.op, error = %e, body = %body_excerpt(&bytes), "unreadable answer");
-            }
-            ProviderError::UnexpectedResponse
+        let call = &call;
+        self.send_with(call, |bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| {
+                if call.secret_response {
+                    tracing::debug!(op = call.op, error = %e, "unreadable answer (body withheld: it carries a secret)");
+                } else {
+                    tracing::debug!(op = call.op, error = %e, body = %body_excerpt(&bytes), "unreadable answer");
+                }
+                Failure {
+                    error: ProviderError::UnexpectedResponse,
+                    retry: e.is_eof(),
+                    wait: None,
+                }
+            })
         })
+        .await
     }
 
+    /// Sends the call, retrying idempotent ones; the 2xx body as it came.
     async fn send_raw(&self, call: &Call<'_>) -> ProviderResult<Vec<u8>> {
+        self.send_with(call, Ok).await
+    }
+
+    async fn send_with<T>(
+        &self,
+        call: &Call<'_>,
+        read: impl Fn(Vec<u8>) -> Result<T, Failure>,
+    ) -> ProviderResult<T> {
+        // Credentials that cannot be sent as a header (CR, LF, other control characters) are
+        // refused here: no request, no retry, and not mistaken for an unreachable provider.
+        let sendable = |v: &str| HeaderValue::from_str(v).is_ok();
+        if !sendable(&self.api_key) || call.account_token.is_some_and(|t| !sendable(t.expose())) {
+            tracing::warn!(
+                op = call.op,
+                "credentials cannot be sent: not a valid header value"
+            );
+            return Err(ProviderError::TokenRejected);
+        }
         let attempts = if call.method == Method::GET {
             self.policy.max_attempts.max(1)
         } else {
@@ -231,7 +262,8 @@ impl MergeClient {
         };
         let deadline = Instant::now() + self.policy.budget;
         let mut attempt = 1;
-        let tries = (|| self.attempt(call))
+        let read = &read;
+        let tries = (|| async move { read(self.attempt(call).await?) })
             .retry(self.policy.backoff(attempts - 1))
             .sleep(tokio::time::sleep)
             .when(|f: &Failure| f.retry)
@@ -286,7 +318,18 @@ impl MergeClient {
                 wait: None,
             }
         };
-        let resp = req.send().await.map_err(unavailable)?;
+        let resp = req.send().await.map_err(|e| {
+            if e.is_builder() {
+                tracing::warn!(op = call.op, error = %e.without_url(), "request cannot be built");
+                Failure {
+                    error: ProviderError::InvalidRequest,
+                    retry: false,
+                    wait: None,
+                }
+            } else {
+                unavailable(e)
+            }
+        })?;
         let status = resp.status();
         let retry_after = resp
             .headers()
