@@ -1,4 +1,5 @@
-//! Configuration from environment variables. `server --help` prints the table below.
+//! Configuration from environment variables (or the options of the same names), parsed by clap
+//! from the table below, which is also what `server --help` prints.
 //!
 //! Invalid configuration stops the server at start with a message that names the variable.
 
@@ -11,30 +12,109 @@ use app::{
     storage::Backend,
 };
 
-/// Every variable the server reads: name, default, meaning. The single source for `--help`.
-pub const VARIABLES: &[(&str, &str, &str)] = &[
-    ("HRIS_MODE", "dev", "dev or production. Production refuses dev settings and generated keys."),
-    ("HRIS_BIND_ADDR", "127.0.0.1:3000", "Address to listen on (port 0 picks a free port)."),
-    ("HRIS_PUBLIC_URL", "http://<HRIS_BIND_ADDR>", "URL users reach the app at."),
-    ("HRIS_DATA_DIR", "./data", "Directory for the SQLite file and the dev encryption key."),
-    ("DATABASE_URL", "sqlite://<HRIS_DATA_DIR>/hris.db", "sqlite://... (embedded) or postgres://... (several instances)."),
-    ("MERGE_API_BASE_URL", "the built-in Merge sandbox", "Merge API base, e.g. https://api.merge.dev/api, https://api-eu.merge.dev/api, https://api-ap.merge.dev/api."),
-    ("MERGE_API_KEY", "the sandbox's key", "Merge API key (secret)."),
-    ("MERGE_LINK_SCRIPT_URL", "https://cdn.merge.dev/initialize.js (the sandbox's own in dev)", "Merge Link's browser script."),
-    ("HRIS_SANDBOX_ADDR", "127.0.0.1:4010", "Where dev mode runs the Merge sandbox when MERGE_API_BASE_URL is unset."),
-    ("HRIS_ENCRYPTION_KEYS", "dev: generated once in <HRIS_DATA_DIR>/encryption-keys", "id:base64(32 bytes)[,id:base64...]; the first seals, all open."),
-    ("HRIS_ALLOWED_HOST_ORIGINS", "(none)", "Comma-separated origins of admin shells allowed to embed the widget (CSP frame-ancestors) and to post host tokens."),
-    ("MERGE_WEBHOOK_KEYS", "dev: generated once in <HRIS_DATA_DIR>/webhook-keys", "Comma-separated signature keys of Merge's webhooks (any verifies; list several to rotate). Required in production."),
-    ("HRIS_HOST_TOKEN_SECRET", "(none)", "HS256 shared secret (at least 32 bytes) of the admin shell's tokens."),
-    ("HRIS_HOST_TOKEN_PUBLIC_KEY", "(none)", "Or: the shell's EdDSA (Ed25519) or RS256 public key, as PEM text or the path of a PEM file."),
-    ("HRIS_HOST_TOKEN_ISSUER", "(none; required with a host-token key)", "Expected `iss` of host tokens."),
-    ("HRIS_HOST_TOKEN_AUDIENCE", "hris-connect", "Expected `aud` of host tokens."),
-    ("HRIS_AUTH_MODE", "dev-signin (dev), host-token (production)", "dev-signin: demo users page; host-token: signed tokens from the admin shell."),
-    ("HRIS_SESSION_IDLE_MINUTES", "60", "A session ends after this many minutes without activity."),
-    ("HRIS_LOG_FORMAT", "text", "text or json."),
-    ("LEPTOS_SITE_ROOT", "target/site", "Where the built site (wasm, js, css) is served from."),
-    ("RUST_LOG", "info", "Log filter (tracing EnvFilter syntax)."),
+/// A variable's default: a value (given to clap, shown as `[default: ...]`), or a description of
+/// what happens without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarDefault {
+    Value(&'static str),
+    Described(&'static str),
+}
+
+impl VarDefault {
+    pub fn text(&self) -> &'static str {
+        match self {
+            VarDefault::Value(v) | VarDefault::Described(v) => v,
+        }
+    }
+}
+
+use VarDefault::{Described, Value};
+
+/// Every variable the server reads: name, default, meaning. The single source of the command line
+/// parser ([`command`], clap with its `env` feature) and so of `server --help`.
+pub const VARIABLES: &[(&str, VarDefault, &str)] = &[
+    ("HRIS_MODE", Value("dev"), "dev or production. Production refuses dev settings and generated keys."),
+    ("HRIS_BIND_ADDR", Value("127.0.0.1:3000"), "Address to listen on (port 0 picks a free port)."),
+    ("HRIS_PUBLIC_URL", Described("http://<HRIS_BIND_ADDR>"), "URL users reach the app at."),
+    ("HRIS_DATA_DIR", Value("./data"), "Directory for the SQLite file and the dev encryption key."),
+    ("DATABASE_URL", Described("sqlite://<HRIS_DATA_DIR>/hris.db"), "sqlite://... (embedded) or postgres://... (several instances)."),
+    ("MERGE_API_BASE_URL", Described("the built-in Merge sandbox"), "Merge API base, e.g. https://api.merge.dev/api, https://api-eu.merge.dev/api, https://api-ap.merge.dev/api."),
+    ("MERGE_API_KEY", Described("the sandbox's key"), "Merge API key (secret)."),
+    ("MERGE_LINK_SCRIPT_URL", Described("https://cdn.merge.dev/initialize.js (the sandbox's own in dev)"), "Merge Link's browser script."),
+    ("HRIS_SANDBOX_ADDR", Value("127.0.0.1:4010"), "Where dev mode runs the Merge sandbox when MERGE_API_BASE_URL is unset."),
+    ("HRIS_ENCRYPTION_KEYS", Described("dev: generated once in <HRIS_DATA_DIR>/encryption-keys"), "id:base64(32 bytes)[,id:base64...]; the first seals, all open."),
+    ("HRIS_ALLOWED_HOST_ORIGINS", Described("(none)"), "Comma-separated origins of admin shells allowed to embed the widget (CSP frame-ancestors) and to post host tokens."),
+    ("MERGE_WEBHOOK_KEYS", Described("dev: generated once in <HRIS_DATA_DIR>/webhook-keys"), "Comma-separated signature keys of Merge's webhooks (any verifies; list several to rotate). Required in production."),
+    ("HRIS_HOST_TOKEN_SECRET", Described("(none)"), "HS256 shared secret (at least 32 bytes) of the admin shell's tokens."),
+    ("HRIS_HOST_TOKEN_PUBLIC_KEY", Described("(none)"), "Or: the shell's EdDSA (Ed25519) or RS256 public key, as PEM text or the path of a PEM file."),
+    ("HRIS_HOST_TOKEN_ISSUER", Described("(none; required with a host-token key)"), "Expected `iss` of host tokens."),
+    ("HRIS_HOST_TOKEN_AUDIENCE", Value("hris-connect"), "Expected `aud` of host tokens."),
+    ("HRIS_AUTH_MODE", Described("dev-signin (dev), host-token (production)"), "dev-signin: demo users page; host-token: signed tokens from the admin shell."),
+    ("HRIS_SESSION_IDLE_MINUTES", Value("60"), "A session ends after this many minutes without activity."),
+    ("HRIS_LOG_FORMAT", Value("text"), "text or json."),
+    ("LEPTOS_SITE_ROOT", Value("target/site"), "Where the built site (wasm, js, css) is served from."),
 ];
+
+/// The logger's own variable (read by tracing's `EnvFilter`, not an option): listed after the others.
+pub const LOG_VARIABLE: (&str, VarDefault, &str) = (
+    "RUST_LOG",
+    Value("info"),
+    "Log filter (tracing EnvFilter syntax).",
+);
+
+/// The command line: the subcommands, and every variable of [`VARIABLES`] as an option that
+/// falls back to its environment variable (clap's `env`). Values are never shown in `--help`.
+pub fn command() -> clap::Command {
+    use clap::{Arg, Command};
+    let vars = VARIABLES.iter().map(|(name, default, meaning)| {
+        let arg = Arg::new(*name)
+            .long(name.to_lowercase().replace('_', "-"))
+            .value_name("VALUE")
+            .env(*name)
+            .hide_env_values(true)
+            .help_heading("Configuration (environment variables; options override them)");
+        match default {
+            Value(v) => arg.help(*meaning).default_value(*v),
+            Described(d) => arg.help(format!("{meaning} [default: {d}]")),
+        }
+    });
+    let (log_name, log_default, log_meaning) = LOG_VARIABLE;
+    Command::new("server")
+        .about("HRIS Connect server")
+        .after_help(format!(
+            "Logging:\n      {log_name}\n          {log_meaning} [default: {}]",
+            log_default.text()
+        ))
+        .subcommand(
+            Command::new("rotate-key").about(
+                "Re-encrypt every stored secret under the first key of HRIS_ENCRYPTION_KEYS",
+            ),
+        )
+        .subcommand(
+            Command::new("generate-key")
+                .about("Print a new key for HRIS_ENCRYPTION_KEYS")
+                .arg(Arg::new("id").required(true).help("The new key's id")),
+        )
+        .args(vars)
+}
+
+/// What the command line asks for, besides serving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subcommand {
+    RotateKey,
+    GenerateKey { id: String },
+}
+
+/// The subcommand in parsed arguments, if any.
+pub fn subcommand(matches: &clap::ArgMatches) -> Option<Subcommand> {
+    match matches.subcommand() {
+        Some(("rotate-key", _)) => Some(Subcommand::RotateKey),
+        Some(("generate-key", m)) => Some(Subcommand::GenerateKey {
+            id: m.get_one::<String>("id").cloned().unwrap_or_default(),
+        }),
+        _ => None,
+    }
+}
 
 pub const SANDBOX_API_KEY: &str = "sandbox-api-key";
 
@@ -114,12 +194,48 @@ fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
+    /// The configuration from the process's arguments and environment (`--help` exits here).
     pub fn from_env() -> Result<Config, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        Self::from_matches(&command().get_matches())
     }
 
-    /// Reads the configuration through `get` (the environment, or a map in tests).
+    /// The configuration from parsed arguments: an option, else its variable, else its default.
+    /// Blank values count as unset.
+    pub fn from_matches(matches: &clap::ArgMatches) -> Result<Config, ConfigError> {
+        Self::from_resolved(|var| {
+            let set = matches
+                .try_get_one::<String>(var)
+                .ok()
+                .flatten()
+                .filter(|v| !v.trim().is_empty());
+            set.cloned().or_else(|| {
+                VARIABLES
+                    .iter()
+                    .find_map(|(name, default, _)| match default {
+                        Value(v) if *name == var => Some(v.to_string()),
+                        _ => None,
+                    })
+            })
+        })
+    }
+
+    /// The configuration with the variables read through `get` (a map in tests) instead of the
+    /// process environment, through the same parser as [`Config::from_env`].
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let args = std::iter::once("server".to_string()).chain(VARIABLES.iter().filter_map(
+            |(name, _, _)| {
+                get(name).map(|v| format!("--{}={v}", name.to_lowercase().replace('_', "-")))
+            },
+        ));
+        let matches = command()
+            .mut_args(|a| a.env(None))
+            .try_get_matches_from(args)
+            .map_err(|e| err("arguments", e.kind().to_string()))?;
+        Self::from_matches(&matches)
+    }
+
+    /// Reads the configuration through `get`: a variable's value, or `None` when unset.
+    fn from_resolved(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let production = match get("HRIS_MODE").as_deref().map(str::trim) {
             None | Some("dev") => false,
             Some("production") => true,
@@ -391,17 +507,9 @@ fn parse_addr(
     })
 }
 
-/// The `--help` text: every variable with its default.
+/// The `--help` text, generated by clap from [`command`].
 pub fn help() -> String {
-    let mut out = String::from(
-        "HRIS Connect server\n\nUsage: server [--help]\n       server rotate-key    re-encrypt every stored secret under the first key of HRIS_ENCRYPTION_KEYS\n       server generate-key <id>    print a new key for HRIS_ENCRYPTION_KEYS\n\nConfiguration comes from environment variables:\n\n",
-    );
-    for (name, default, meaning) in VARIABLES {
-        out.push_str(&format!(
-            "  {name}\n      {meaning}\n      default: {default}\n"
-        ));
-    }
-    out
+    command().render_long_help().to_string()
 }
 
 #[cfg(test)]
@@ -510,8 +618,65 @@ mod tests {
     #[test]
     fn help_lists_every_variable_with_its_default() {
         let h = help();
-        for (name, default, _) in VARIABLES {
-            assert!(h.contains(name) && h.contains(default));
+        for (name, default, meaning) in VARIABLES.iter().chain([&LOG_VARIABLE]) {
+            assert!(
+                h.contains(name) && h.contains(default.text()) && h.contains(meaning),
+                "{name} missing from --help:\n{h}"
+            );
+        }
+        assert!(h.contains("rotate-key") && h.contains("generate-key"));
+    }
+
+    #[test]
+    fn options_override_variables_and_blank_values_are_unset() {
+        let m = command()
+            .mut_args(|a| a.env(None))
+            .try_get_matches_from([
+                "server",
+                "--hris-bind-addr=127.0.0.1:9",
+                "--hris-data-dir= ",
+            ])
+            .unwrap();
+        let c = Config::from_matches(&m).unwrap();
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:9");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        let m = command()
+            .mut_args(|a| a.env(None))
+            .try_get_matches_from(["server", "generate-key", "k2"])
+            .unwrap();
+        assert_eq!(
+            subcommand(&m),
+            Some(Subcommand::GenerateKey { id: "k2".into() })
+        );
+    }
+
+    /// README's Configuration table lists exactly the variables of `--help`, with the same defaults.
+    #[test]
+    fn readme_table_matches_help() {
+        let readme = include_str!("../../README.md");
+        let rows: HashMap<String, String> = readme
+            .lines()
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                name.chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '_')
+                    .then(|| {
+                        (
+                            name.to_string(),
+                            cells.get(2).unwrap_or(&"").replace('`', ""),
+                        )
+                    })
+            })
+            .collect();
+        let documented: Vec<_> = VARIABLES.iter().chain([&LOG_VARIABLE]).collect();
+        assert_eq!(rows.len(), documented.len(), "{rows:?}");
+        for (name, default, _) in documented {
+            assert_eq!(
+                rows.get(*name).map(String::as_str),
+                Some(default.text()),
+                "README row of {name}"
+            );
         }
     }
 }

@@ -1,17 +1,18 @@
 // Leptos views are deeply nested types; release builds (LTO) compute their layouts here.
 #![recursion_limit = "256"]
 
-use server::{config::Config, startup};
+use server::{
+    config::{Config, Subcommand},
+    startup,
+};
 
 #[tokio::main]
 async fn main() {
-    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
-        print!("{}", server::config::help());
-        return;
-    }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("generate-key") {
-        match server::admin::generate_key(args.get(1).map(String::as_str).unwrap_or("")) {
+    // clap prints `--help` (and usage errors) and exits.
+    let matches = server::config::command().get_matches();
+    let subcommand = server::config::subcommand(&matches);
+    if let Some(Subcommand::GenerateKey { id }) = &subcommand {
+        match server::admin::generate_key(id) {
             Ok(spec) => println!("{spec}"),
             Err(e) => {
                 eprintln!("error: {e}\nusage: server generate-key <id>");
@@ -20,33 +21,23 @@ async fn main() {
         }
         return;
     }
-    let config = match Config::from_env() {
+    let config = match Config::from_matches(&matches) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(2);
         }
     };
-    match args.first().map(String::as_str) {
-        None => {}
-        Some("rotate-key") => {
-            startup::init_logging(config.log_format);
-            match server::admin::rotate_key(&config).await {
-                Ok(report) => print!("{report}"),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    std::process::exit(1);
-                }
+    if let Some(Subcommand::RotateKey) = subcommand {
+        startup::init_logging(config.log_format);
+        match server::admin::rotate_key(&config).await {
+            Ok(report) => print!("{report}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
             }
-            return;
         }
-        Some(other) => {
-            eprintln!(
-                "error: unknown command {other:?}\n\n{}",
-                server::config::help()
-            );
-            std::process::exit(2);
-        }
+        return;
     }
     startup::init_logging(config.log_format);
     let prepared = match startup::prepare(&config).await {

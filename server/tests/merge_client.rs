@@ -35,6 +35,7 @@ fn fast_policy() -> RetryPolicy {
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
         max_retry_after: Duration::from_secs(5),
+        budget: Duration::from_secs(20),
     }
 }
 
@@ -720,7 +721,7 @@ async fn faults_map_to_provider_errors_with_bounded_retries() {
     let before = env.requests().await;
     assert_eq!(
         impatient.account_details(t).await.unwrap_err(),
-        ProviderError::Unavailable
+        ProviderError::TimedOut
     );
     // Every attempt was made (and each gave up on its slow answer): the timeout, not an error
     // answer, ended them, since the sandbox answers 200 once the delay is over.
@@ -732,16 +733,52 @@ async fn faults_map_to_provider_errors_with_bounded_retries() {
         .await;
     assert!(impatient.account_details(t).await.is_ok());
 
-    // Malformed JSON on a 200: UnexpectedResponse, not retried.
+    // A cut-off JSON body on a 200: an idempotent call tries again (and gets the whole answer) ...
     env.fault(json!({"kind": "malformed_json", "count": 1}))
+        .await;
+    let before = env.requests().await;
+    assert!(env.client.employees(t, page100()).await.is_ok());
+    assert_eq!(env.requests().await - before, 2);
+    // ... a bounded number of times, then UnexpectedResponse ...
+    env.fault(json!({"kind": "malformed_json", "count": 3}))
         .await;
     let before = env.requests().await;
     assert_eq!(
         env.client.employees(t, page100()).await.unwrap_err(),
         ProviderError::UnexpectedResponse
     );
+    assert_eq!(env.requests().await - before, 3);
+    // ... and a POST is not sent twice.
+    env.fault(json!({"kind": "malformed_json", "count": 1}))
+        .await;
+    let before = env.requests().await;
+    assert_eq!(
+        env.client.force_resync(t).await.unwrap_err(),
+        ProviderError::UnexpectedResponse
+    );
     assert_eq!(env.requests().await - before, 1);
     assert!(env.client.employees(t, page100()).await.is_ok());
+
+    // A token (or API key) with CR/LF cannot be sent: refused at once, never sent nor retried.
+    let before = env.requests().await;
+    let started = std::time::Instant::now();
+    assert_eq!(
+        env.client
+            .account_details(&AccountToken::new(format!(
+                "{}\r\nX-Injected: 1",
+                t.expose()
+            )))
+            .await,
+        Err(ProviderError::TokenRejected)
+    );
+    let bad_key =
+        MergeClient::with_policy(env.sandbox.api_base_url(), "key\n", fast_policy()).unwrap();
+    assert_eq!(
+        bad_key.sync_status(t).await,
+        Err(ProviderError::TokenRejected)
+    );
+    assert_eq!(env.requests().await - before, 0);
+    assert!(started.elapsed() < Duration::from_millis(200), "no backoff");
 
     // Texts for admins never carry bodies or tokens.
     for e in [
@@ -751,6 +788,64 @@ async fn faults_map_to_provider_errors_with_bounded_retries() {
     ] {
         assert!(!e.to_string().contains(t.expose()) && !e.to_string().contains('{'));
     }
+}
+
+/// A hanging Merge holds a request only as long as the call's budget, whatever the tries add up
+/// to, and the user is told it timed out. Background work gets a longer budget.
+#[tokio::test]
+async fn a_hanging_merge_is_cut_off_at_the_call_budget() {
+    let env = Env::start().await;
+    let ex = env.link("org-budget", "gusto").await;
+    let t = &ex.account_token;
+    env.fault(json!({"kind": "slow", "delay_ms": 10_000})).await;
+
+    // Three tries of 400 ms (plus backoff) would take 1.2 s; the budget is 700 ms.
+    let budgeted = env.client_with(RetryPolicy {
+        timeout: Duration::from_millis(400),
+        budget: Duration::from_millis(700),
+        ..fast_policy()
+    });
+    let started = std::time::Instant::now();
+    let err = budgeted.account_details(t).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err, ProviderError::TimedOut);
+    assert!(took < Duration::from_millis(1000), "held for {took:?}");
+    assert!(
+        took >= Duration::from_millis(650),
+        "cut at the budget: {took:?}"
+    );
+    assert!(err
+        .message(&app::i18n::EN)
+        .contains("did not answer in time"));
+    assert!(err
+        .message(&app::i18n::DE)
+        .contains("nicht rechtzeitig geantwortet"));
+
+    // A single try that times out says so too.
+    let once = env.client_with(RetryPolicy {
+        timeout: Duration::from_millis(200),
+        max_attempts: 1,
+        ..fast_policy()
+    });
+    assert_eq!(
+        once.account_details(t).await.unwrap_err(),
+        ProviderError::TimedOut
+    );
+    env.control(reqwest::Method::DELETE, "/sandbox/faults", Value::Null)
+        .await;
+
+    // Interactive calls (the default) fit in 20 s at 10 s a try; background work gets longer.
+    let interactive = RetryPolicy::interactive();
+    assert_eq!(RetryPolicy::default(), interactive);
+    assert!(interactive.budget <= Duration::from_secs(20));
+    assert!(interactive.timeout <= Duration::from_secs(10));
+    let background = RetryPolicy::background();
+    assert!(background.budget > interactive.budget && background.timeout >= interactive.timeout);
+    let client = MergeClient::new(env.sandbox.api_base_url(), KEY).unwrap();
+    assert_eq!(client.policy(), &interactive);
+    let worker = client.with_budget(background.clone());
+    assert_eq!(worker.policy(), &background);
+    assert!(worker.account_details(t).await.is_ok());
 }
 
 /// Webhooks are delivered as Merge delivers them: a 5xx is tried again with the same body and
@@ -1378,6 +1473,8 @@ async fn dialog_screens_are_labelled() {
 async fn canned_responses() {
     let hits = Arc::new(AtomicUsize::new(0));
     let h = hits.clone();
+    let group_hits = Arc::new(AtomicUsize::new(0));
+    let g = group_hits.clone();
     let app = Router::new()
         .route(
             "/api/hris/v1/employees",
@@ -1403,7 +1500,10 @@ async fn canned_responses() {
             }),
         )
         .route("/api/hris/v1/locations", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "<html>down</html>") }))
-        .route("/api/hris/v1/groups", get(|| async { (StatusCode::OK, "not json") }))
+        .route("/api/hris/v1/groups", get(move || {
+            g.fetch_add(1, Ordering::SeqCst);
+            async { (StatusCode::OK, "not json") }
+        }))
         .route("/api/hris/v1/account-details", get(|| async { (StatusCode::FORBIDDEN, "{\"detail\":\"nope\"}") }))
         .route("/api/hris/v1/delete-account", post(|| async { StatusCode::OK }))
         .route("/api/hris/v1/link-token", post(|| async { (StatusCode::BAD_REQUEST, "{\"end_user_origin_id\":[\"required\"]}") }))
@@ -1445,6 +1545,8 @@ async fn canned_responses() {
         client.groups(&t, PageQuery::default()).await.unwrap_err(),
         ProviderError::UnexpectedResponse
     );
+    // A whole answer that is not JSON would not change: not tried again.
+    assert_eq!(group_hits.load(Ordering::SeqCst), 1);
     assert_eq!(
         client.account_details(&t).await.unwrap_err(),
         ProviderError::TokenRejected

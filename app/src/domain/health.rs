@@ -67,6 +67,7 @@ impl HealthDetail {
                     retry_after: Some(d),
                 } => format!("error:rate_limited:{}", d.as_secs()),
                 ProviderError::Unavailable => "error:unavailable".into(),
+                ProviderError::TimedOut => "error:timed_out".into(),
                 ProviderError::UnexpectedResponse => "error:unexpected_response".into(),
                 ProviderError::InvalidRequest => "error:invalid_request".into(),
             },
@@ -96,6 +97,7 @@ impl HealthDetail {
                 HealthDetail::Failed(ProviderError::RateLimited { retry_after: None })
             }
             "error:unavailable" => HealthDetail::Failed(ProviderError::Unavailable),
+            "error:timed_out" => HealthDetail::Failed(ProviderError::TimedOut),
             "error:unexpected_response" => HealthDetail::Failed(ProviderError::UnexpectedResponse),
             "error:invalid_request" => HealthDetail::Failed(ProviderError::InvalidRequest),
             _ => return None,
@@ -141,6 +143,7 @@ mod tests {
                 retry_after: Some(Duration::from_secs(120)),
             }),
             HealthDetail::Failed(ProviderError::Unavailable),
+            HealthDetail::Failed(ProviderError::TimedOut),
             HealthDetail::Failed(ProviderError::UnexpectedResponse),
             HealthDetail::Failed(ProviderError::InvalidRequest),
         ];

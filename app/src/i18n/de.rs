@@ -141,6 +141,7 @@ pub const DE: Texts = Texts {
     prov_rate_limited: "Der HR-Datendienst begrenzt gerade die Anfragen.",
     retry_soon: "Bitte versuchen Sie es gleich noch einmal.",
     prov_unavailable: "Der HR-Datendienst ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut.",
+    prov_timed_out: "Der HR-Datendienst hat nicht rechtzeitig geantwortet. Bitte versuchen Sie es gleich noch einmal.",
     prov_unexpected: "Der HR-Datendienst hat eine Antwort gesendet, die wir nicht lesen konnten. Bitte versuchen Sie es später erneut.",
     prov_invalid: "Der HR-Datendienst hat die Anfrage als ungültig abgelehnt.",
 
@@ -188,5 +189,8 @@ pub const DE: Texts = Texts {
 
     name_too_long: |max| format!("Verwenden Sie höchstens {max} Zeichen."),
     date: |day, month, year| format!("{day}.{month}.{year}"),
-    retry_in: |secs| format!("Bitte versuchen Sie es in {secs} Sekunden erneut."),
+    retry_in: |secs| match secs {
+        1 => "Bitte versuchen Sie es in 1 Sekunde erneut.".into(),
+        n => format!("Bitte versuchen Sie es in {n} Sekunden erneut."),
+    },
 };

@@ -141,6 +141,7 @@ pub const EN: Texts = Texts {
     prov_rate_limited: "The HR data service is limiting requests right now.",
     retry_soon: "Please try again in a moment.",
     prov_unavailable: "The HR data service is not reachable right now. Please try again in a few minutes.",
+    prov_timed_out: "The HR data service did not answer in time. Please try again in a moment.",
     prov_unexpected: "The HR data service sent an answer we could not read. Please try again later.",
     prov_invalid: "The HR data service refused the request as invalid.",
 
@@ -184,7 +185,10 @@ pub const EN: Texts = Texts {
 
     name_too_long: |max| format!("Use at most {max} characters."),
     date: |day, month, year| format!("{day} {} {year}", month_abbr(month)),
-    retry_in: |secs| format!("Please try again in {secs} seconds."),
+    retry_in: |secs| match secs {
+        1 => "Please try again in 1 second.".into(),
+        n => format!("Please try again in {n} seconds."),
+    },
 };
 
 /// "Nov" for "11"; anything else passes through.

@@ -146,7 +146,7 @@ texts! {
         enter_new_token, token_other_account, choose_system_from_list, only_pending_revoke,
         no_token_to_reveal, manual_note,
         prov_token_rejected, prov_relink_needed, prov_not_found, prov_rate_limited, retry_soon,
-        prov_unavailable, prov_unexpected, prov_invalid,
+        prov_unavailable, prov_timed_out, prov_unexpected, prov_invalid,
     }
     one {
         integration_for, dialog_connect, dialog_relink, dialog_finish, is_connected, now_active,
@@ -219,6 +219,18 @@ impl Texts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_of_one_second_are_singular() {
+        assert!(EN.rate_limited(Some(1)).ends_with("try again in 1 second."));
+        assert!(EN
+            .rate_limited(Some(2))
+            .ends_with("try again in 2 seconds."));
+        assert!(DE.rate_limited(Some(1)).ends_with("in 1 Sekunde erneut."));
+        assert!(DE
+            .rate_limited(Some(30))
+            .ends_with("in 30 Sekunden erneut."));
+    }
 
     #[test]
     fn locales_parse_from_tags() {

@@ -1,13 +1,18 @@
 //! [`HrisProvider`] over Merge.dev's HTTP API (reqwest).
 //!
-//! Every call has a timeout. Only GETs are retried (on 429, honouring `Retry-After`, and on 5xx,
-//! timeouts and connection failures), with exponential backoff and jitter, a bounded number of times.
+//! Every attempt has a timeout and every call a budget ([`RetryPolicy`]: interactive by default,
+//! [`RetryPolicy::background`] for work nobody waits on). Only GETs are retried (on 429, honouring
+//! `Retry-After`, and on 5xx, timeouts, connection failures and cut-off bodies), with exponential
+//! backoff and jitter (`backon`), a bounded number of times and never past the budget.
 //! Raw error bodies are logged at debug level; the API key and account tokens never are.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rand::Rng;
-use reqwest::{header::RETRY_AFTER, Method, StatusCode, Url};
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::{
+    header::{HeaderValue, RETRY_AFTER},
+    Method, StatusCode, Url,
+};
 use serde::de::DeserializeOwned;
 use time::format_description::well_known::Rfc3339;
 
@@ -24,7 +29,7 @@ pub const BASE_URL_EU: &str = "https://api-eu.merge.dev/api";
 pub const BASE_URL_APAC: &str = "https://api-ap.merge.dev/api";
 pub const BASE_URL_SANDBOX: &str = "https://api-sandbox.merge.dev/api";
 
-/// Timeouts and retries.
+/// Timeouts, retries and the budget of one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Per attempt, from sending the request to the end of the body.
@@ -36,30 +41,56 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// A `Retry-After` longer than this is not waited for: the call fails with `RateLimited`.
     pub max_retry_after: Duration,
+    /// The whole call: every attempt and every wait. Past it the call fails with `TimedOut`, and
+    /// no retry starts that could not finish its wait within it.
+    pub budget: Duration,
 }
 
 impl Default for RetryPolicy {
+    /// [`RetryPolicy::interactive`].
     fn default() -> Self {
+        Self::interactive()
+    }
+}
+
+impl RetryPolicy {
+    /// For a person waiting on a page: 10 s per try, 20 s for the whole call.
+    pub fn interactive() -> Self {
         RetryPolicy {
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
             max_attempts: 3,
             base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(10),
-            max_retry_after: Duration::from_secs(30),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(10),
+            budget: Duration::from_secs(20),
+        }
+    }
+
+    /// For background work nobody waits on (syncs, sweeps): longer tries, more of them, and
+    /// minutes for the whole call.
+    pub fn background() -> Self {
+        RetryPolicy {
+            timeout: Duration::from_secs(30),
+            max_attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(120),
+            budget: Duration::from_secs(300),
         }
     }
 }
 
 impl RetryPolicy {
-    /// Exponential backoff with jitter for the retry after attempt `attempt` (1-based):
-    /// a random wait between half and all of `base_delay * 2^(attempt-1)`, capped at `max_delay`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << (attempt - 1).min(16))
-            .min(self.max_delay);
-        let half = exp / 2;
-        half + half.mul_f64(rand::thread_rng().gen::<f64>())
+    /// Exponential backoff with jitter (`backon`) for at most `retries` retries: the wait after
+    /// attempt `n` (1-based) is random between half and all of `base_delay * 2^(n-1)`, capped at
+    /// `max_delay`. (backon adds a jitter of up to the delay itself, hence the halves.)
+    fn backoff(&self, retries: u32) -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(self.base_delay / 2)
+            .with_max_delay(self.max_delay / 2)
+            .with_factor(2.0)
+            .with_max_times(retries as usize)
+            .with_jitter()
     }
 }
 
@@ -139,8 +170,22 @@ struct Failure {
 
 impl MergeClient {
     /// `base_url` like [`BASE_URL_US`] or `http://127.0.0.1:4010/api` (a trailing `/` is ignored).
+    /// Calls have the [interactive](RetryPolicy::interactive) budget.
     pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> ProviderResult<Self> {
-        Self::with_policy(base_url, api_key, RetryPolicy::default())
+        Self::with_policy(base_url, api_key, RetryPolicy::interactive())
+    }
+
+    /// The same client (connections shared) with another policy, e.g.
+    /// `client.with_budget(RetryPolicy::background())` for background work.
+    pub fn with_budget(&self, policy: RetryPolicy) -> Self {
+        MergeClient {
+            policy,
+            ..self.clone()
+        }
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
     }
 
     pub fn with_policy(
@@ -168,41 +213,80 @@ impl MergeClient {
         &self.base_url
     }
 
-    /// Sends the call, retrying idempotent ones, and parses a 2xx body as `T`.
+    /// Sends the call, retrying idempotent ones, and parses a 2xx body as `T`. A body that ends
+    /// before its JSON does (a cut-off answer) is tried again like a failed request; one that is
+    /// complete but not what Merge sends is not (it would not change).
     async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> ProviderResult<T> {
-        let bytes = self.send_raw(&call).await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            if call.secret_response {
-                tracing::debug!(op = call.op, error = %e, "unreadable answer (body withheld: it carries a secret)");
-            } else {
-                tracing::debug!(op = call.op, error = %e, body = %body_excerpt(&bytes), "unreadable answer");
-            }
-            ProviderError::UnexpectedResponse
+        let call = &call;
+        self.send_with(call, |bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| {
+                if call.secret_response {
+                    tracing::debug!(op = call.op, error = %e, "unreadable answer (body withheld: it carries a secret)");
+                } else {
+                    tracing::debug!(op = call.op, error = %e, body = %body_excerpt(&bytes), "unreadable answer");
+                }
+                Failure {
+                    error: ProviderError::UnexpectedResponse,
+                    retry: e.is_eof(),
+                    wait: None,
+                }
+            })
         })
+        .await
     }
 
+    /// Sends the call, retrying idempotent ones; the 2xx body as it came.
     async fn send_raw(&self, call: &Call<'_>) -> ProviderResult<Vec<u8>> {
+        self.send_with(call, Ok).await
+    }
+
+    async fn send_with<T>(
+        &self,
+        call: &Call<'_>,
+        read: impl Fn(Vec<u8>) -> Result<T, Failure>,
+    ) -> ProviderResult<T> {
+        // Credentials that cannot be sent as a header (CR, LF, other control characters) are
+        // refused here: no request, no retry, and not mistaken for an unreachable provider.
+        let sendable = |v: &str| HeaderValue::from_str(v).is_ok();
+        if !sendable(&self.api_key) || call.account_token.is_some_and(|t| !sendable(t.expose())) {
+            tracing::warn!(
+                op = call.op,
+                "credentials cannot be sent: not a valid header value"
+            );
+            return Err(ProviderError::TokenRejected);
+        }
         let attempts = if call.method == Method::GET {
             self.policy.max_attempts.max(1)
         } else {
             1
         };
+        let deadline = Instant::now() + self.policy.budget;
         let mut attempt = 1;
-        loop {
-            let failure = match self.attempt(call).await {
-                Ok(bytes) => return Ok(bytes),
-                Err(f) => f,
-            };
-            if !failure.retry || attempt >= attempts {
-                return Err(failure.error);
+        let read = &read;
+        let tries = (|| async move { read(self.attempt(call).await?) })
+            .retry(self.policy.backoff(attempts - 1))
+            .sleep(tokio::time::sleep)
+            .when(|f: &Failure| f.retry)
+            .adjust(|f: &Failure, backoff| {
+                // A `Retry-After` is waited for in full, however short the backoff; a wait that
+                // would end past the budget is not started.
+                let wait = backoff?.max(f.wait.unwrap_or_default());
+                (Instant::now() + wait < deadline).then_some(wait)
+            })
+            .notify(|f: &Failure, wait| {
+                tracing::info!(op = call.op, attempt, wait_ms = wait.as_millis() as u64, error = %f.error, "retrying");
+                attempt += 1;
+            });
+        match tokio::time::timeout_at(deadline.into(), tries).await {
+            Ok(result) => result.map_err(|f| f.error),
+            Err(_) => {
+                tracing::warn!(
+                    op = call.op,
+                    budget_ms = self.policy.budget.as_millis() as u64,
+                    "provider call over budget"
+                );
+                Err(ProviderError::TimedOut)
             }
-            let wait = failure
-                .wait
-                .unwrap_or_default()
-                .max(self.policy.backoff(attempt));
-            tracing::info!(op = call.op, attempt, wait_ms = wait.as_millis() as u64, error = %failure.error, "retrying");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
         }
     }
 
@@ -222,14 +306,30 @@ impl MergeClient {
             req = req.json(body);
         }
         let unavailable = |e: reqwest::Error| {
-            tracing::warn!(op = call.op, timeout = e.is_timeout(), connect = e.is_connect(), error = %e.without_url(), "request failed");
+            let timed_out = e.is_timeout();
+            tracing::warn!(op = call.op, timeout = timed_out, connect = e.is_connect(), error = %e.without_url(), "request failed");
             Failure {
-                error: ProviderError::Unavailable,
+                error: if timed_out {
+                    ProviderError::TimedOut
+                } else {
+                    ProviderError::Unavailable
+                },
                 retry: true,
                 wait: None,
             }
         };
-        let resp = req.send().await.map_err(unavailable)?;
+        let resp = req.send().await.map_err(|e| {
+            if e.is_builder() {
+                tracing::warn!(op = call.op, error = %e.without_url(), "request cannot be built");
+                Failure {
+                    error: ProviderError::InvalidRequest,
+                    retry: false,
+                    wait: None,
+                }
+            } else {
+                unavailable(e)
+            }
+        })?;
         let status = resp.status();
         let retry_after = resp
             .headers()
@@ -546,6 +646,7 @@ impl HrisProvider for MergeClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backon::BackoffBuilder;
 
     #[test]
     fn next_is_opaque_url_or_cursor() {
@@ -567,10 +668,17 @@ mod tests {
             ..RetryPolicy::default()
         };
         for _ in 0..50 {
-            let first = p.backoff(1);
-            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-            assert!(p.backoff(10) <= Duration::from_millis(300));
+            let waits: Vec<Duration> = p.backoff(5).build().collect();
+            assert_eq!(waits.len(), 5, "one wait per retry, no more");
+            assert!(
+                waits[0] >= Duration::from_millis(50) && waits[0] <= Duration::from_millis(100)
+            );
+            assert!(
+                waits[1] >= Duration::from_millis(100) && waits[1] <= Duration::from_millis(200)
+            );
+            assert!(waits.iter().all(|w| *w <= Duration::from_millis(300)));
         }
+        assert_eq!(p.backoff(0).build().count(), 0);
     }
 
     #[test]

@@ -26,8 +26,10 @@ pub enum ProviderError {
     RateLimited {
         retry_after: Option<Duration>,
     },
-    /// 5xx, timeouts and connection failures.
+    /// 5xx and connection failures.
     Unavailable,
+    /// No answer within the call's budget (or the last try's timeout).
+    TimedOut,
     /// A 2xx answer whose body could not be read.
     UnexpectedResponse,
     /// Any other 4xx: the request was refused as invalid.
@@ -45,6 +47,7 @@ impl ProviderError {
                 t.rate_limited(retry_after.map(|d| d.as_secs()))
             }
             ProviderError::Unavailable => t.prov_unavailable.into(),
+            ProviderError::TimedOut => t.prov_timed_out.into(),
             ProviderError::UnexpectedResponse => t.prov_unexpected.into(),
             ProviderError::InvalidRequest => t.prov_invalid.into(),
         }

@@ -63,6 +63,7 @@ impl TestEnv {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
             max_retry_after: Duration::from_secs(2),
+            budget: Duration::from_secs(20),
         };
         state.provider = Arc::new(
             MergeClient::with_policy(
