@@ -113,19 +113,14 @@ fn HrisBody(settings: HrisSettings, toggle: ServerAction<SetHrisEnabled>) -> imp
 fn ConnectionsPanel() -> impl IntoView {
     let panel = Panel::new();
     provide_context(panel);
-    // One resource per section: a resource read under two suspense boundaries can leave one of them
-    // unresolved during server rendering (leptos-rs/leptos#4851), so each list loads its own copy.
-    // Both reload whenever an action finished.
-    let direct = Resource::new(move || panel.actions.versions(), |_| list_connections());
-    let manual = Resource::new(move || panel.actions.versions(), |_| list_connections());
+    // One list for both sections, reloaded whenever an action finished. (Two boundaries reading
+    // one resource could hang server rendering before leptos 0.8.21: leptos-rs/leptos#4851.) The
+    // Other HR systems form stays outside the reloading sections, so a reload keeps what is typed.
+    let connections = Resource::new(move || panel.actions.versions(), |_| list_connections());
     let directory = Resource::new(|| (), |_| hris_directory());
     let t = use_texts();
     let loading = move || view! { <p>{t.loading}</p> };
     let list = move |kind: ConnectionKind| {
-        let connections = match kind {
-            ConnectionKind::Direct => direct,
-            ConnectionKind::Manual => manual,
-        };
         Suspend::new(async move {
             match connections.await {
                 Ok(list) => {
