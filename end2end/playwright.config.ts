@@ -11,6 +11,11 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: [["list"]],
+  // `no-js` runs the admin's flows with JavaScript off, as plain form posts (as lemmy-ui-leptos does).
+  projects: [
+    { name: "default", testIgnore: /no-javascript\.spec\.ts$/ },
+    { name: "no-js", testMatch: /no-javascript\.spec\.ts$/, use: { javaScriptEnabled: false } },
+  ],
   use: {
     baseURL: process.env.HRIS_BASE_URL,
     trace: "retain-on-failure",

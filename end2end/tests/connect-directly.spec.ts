@@ -80,12 +80,17 @@ test("the directory is searchable, and a new connection is linked, activated and
 test("cancelling in the pop-up connects nothing; the unfinished connection can be continued or removed", async ({ page }) => {
   await signInFresh(page);
   await turnHrisOn(page);
+  // What is typed under Other HR systems stays while the lists reload.
+  await page.getByLabel("Name", { exact: true }).fill("Typed before");
+  await page.getByLabel("ID", { exact: true }).fill("typed-id");
   await startConnect(page, "HiBob");
   await linkFrame(page).getByRole("button", { name: "Cancel" }).first().click();
   await expect(page.getByRole("status")).toHaveText("Linking was cancelled. Nothing was connected.");
   const item = connectionItem(page, "HiBob");
   await expect(item).toContainText("Setup not finished");
   await expect(item).not.toContainText("Healthy");
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("Typed before");
+  await expect(page.getByLabel("ID", { exact: true })).toHaveValue("typed-id");
 
   await item.getByRole("button", { name: "Continue setup" }).click();
   await page.getByRole("dialog", { name: "Finish connecting HiBob" }).getByRole("button", { name: "Continue on merge.dev" }).click();

@@ -1,7 +1,7 @@
 // Shared fixtures: every page a spec visits is scanned with axe (WCAG 2.1 AA) after each navigation
 // and at the end of the test; any violation fails the test.
 import AxeBuilder from "@axe-core/playwright";
-import { test as base, expect, type Page } from "@playwright/test";
+import { test as base, expect, type Browser, type Page } from "@playwright/test";
 
 export async function expectAccessible(page: Page) {
   await page.waitForLoadState("load");
@@ -99,4 +99,48 @@ export async function completeLink(
   await expect(f.getByRole("heading", { name: "Connected" })).toBeVisible();
   await f.getByRole("button", { name: "Done" }).click();
   await expect(page.locator('iframe[title="Connect your HR system"]')).toHaveCount(0);
+}
+
+// Manual setup: the service desk and the customer (both with script, whatever the project says).
+
+/** A desk agent's page in a browser context of its own, on the console, with `org` chosen. */
+export async function deskFor(browser: Browser, org: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL: process.env.HRIS_BASE_URL, javaScriptEnabled: true });
+  const desk = await context.newPage();
+  await desk.goto("/signin");
+  await desk.getByRole("button", { name: "Sign in as Dana Desk" }).click();
+  await desk.getByRole("link", { name: "Service desk" }).click();
+  await expect(desk.getByRole("heading", { level: 1, name: "Service desk" })).toBeVisible();
+  await desk.getByLabel("Organization").selectOption({ label: org });
+  return desk;
+}
+
+export async function issueLink(desk: Page, system?: string): Promise<string> {
+  if (system) await desk.getByLabel("HR system").selectOption({ label: system });
+  await desk.getByRole("button", { name: "Create magic link" }).click();
+  await expect(desk.getByRole("status")).toHaveText("Magic link created. It is valid for 7 days.");
+  await expect(desk.getByText(/Issued by Dana Desk on .* UTC\. Expires .* UTC\./)).toBeVisible();
+  return desk.getByLabel("Magic link", { exact: true }).inputValue();
+}
+
+/** The customer opens the magic link in their own browser and connects. */
+export async function customerConnects(browser: Browser, url: string, system: string) {
+  const context = await browser.newContext({ javaScriptEnabled: true });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.getByRole("button", { name: "I agree, continue" }).click();
+  if (await page.getByRole("heading", { name: "Choose your HR system" }).isVisible()) {
+    await page.getByRole("button", { name: system, exact: true }).click();
+  }
+  await page.getByLabel("Password").fill("sandbox-password");
+  await page.getByRole("button", { name: "Connect", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Connected" })).toBeVisible();
+  await context.close();
+}
+
+export async function addConnection(page: Page, name: string, id: string, token: string) {
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("ID", { exact: true }).fill(id);
+  await page.getByLabel("Token", { exact: true }).fill(token);
+  await page.getByRole("button", { name: "Add connection" }).click();
 }

@@ -1,52 +1,23 @@
 // Manual setup across both roles: the service desk issues a magic link, the customer connects
 // through it, the desk hands over ID and token, the admin adds the connection under Other HR systems.
-import { test, expect, expectAccessible, signInFresh, sandbox, turnHrisOn, connectionItem, menuAction } from "./fixtures";
-import type { Browser, Page } from "@playwright/test";
-
-/** A desk agent's page in a browser context of its own, on the console, with `org` chosen. */
-async function deskFor(browser: Browser, org: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL: process.env.HRIS_BASE_URL });
-  const desk = await context.newPage();
-  await desk.goto("/signin");
-  await desk.getByRole("button", { name: "Sign in as Dana Desk" }).click();
-  await desk.getByRole("link", { name: "Service desk" }).click();
-  await expect(desk.getByRole("heading", { level: 1, name: "Service desk" })).toBeVisible();
-  await desk.getByLabel("Organization").selectOption({ label: org });
-  return desk;
-}
-
-async function issueLink(desk: Page, system?: string): Promise<string> {
-  if (system) await desk.getByLabel("HR system").selectOption({ label: system });
-  await desk.getByRole("button", { name: "Create magic link" }).click();
-  await expect(desk.getByRole("status")).toHaveText("Magic link created. It is valid for 7 days.");
-  await expect(desk.getByText(/Issued by Dana Desk on .* UTC\. Expires .* UTC\./)).toBeVisible();
-  return desk.getByLabel("Magic link", { exact: true }).inputValue();
-}
-
-/** The customer opens the magic link in their own browser and connects. */
-async function customerConnects(browser: Browser, url: string, system: string) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(url);
-  await page.getByRole("button", { name: "I agree, continue" }).click();
-  if (await page.getByRole("heading", { name: "Choose your HR system" }).isVisible()) {
-    await page.getByRole("button", { name: system, exact: true }).click();
-  }
-  await page.getByLabel("Password").fill("sandbox-password");
-  await page.getByRole("button", { name: "Connect", exact: true }).click();
-  await expect(page.getByRole("heading", { name: "Connected" })).toBeVisible();
-  await context.close();
-}
+import {
+  test,
+  expect,
+  expectAccessible,
+  signInFresh,
+  sandbox,
+  turnHrisOn,
+  connectionItem,
+  menuAction,
+  deskFor,
+  issueLink,
+  customerConnects,
+  addConnection,
+} from "./fixtures";
+import type { Page } from "@playwright/test";
 
 function linkRow(desk: Page, status: string) {
   return desk.getByRole("row").filter({ hasText: status });
-}
-
-async function addConnection(page: Page, name: string, id: string, token: string) {
-  await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByLabel("ID", { exact: true }).fill(id);
-  await page.getByLabel("Token", { exact: true }).fill(token);
-  await page.getByRole("button", { name: "Add connection" }).click();
 }
 
 test.afterEach(async () => {

@@ -5,9 +5,9 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::connections::{finish_link, link_again, start_connection},
+    api::connections::{FinishLink, LinkAgain},
     components::{
-        connections::Panel,
+        connections::{when_done, Panel},
         host::HostEvent,
         merge_link::{self, LinkCallbacks},
     },
@@ -45,6 +45,8 @@ pub fn Directory(entries: Vec<DirectoryEntry>) -> impl IntoView {
         })
     };
     view! {
+        // Connecting directly happens in Merge Link's pop-up, which needs the page's script.
+        {move || (!panel.scripted.get()).then(|| view! { <p class="notice">{t.needs_script}</p> })}
         <label for="directory-search" class="field-label">{t.search_label}</label>
         <input id="directory-search" class="input" type="search" bind:value=query autocomplete="off"/>
         <ul class="directory">
@@ -59,6 +61,7 @@ pub fn Directory(entries: Vec<DirectoryEntry>) -> impl IntoView {
                         type="button"
                         class="button"
                         aria-describedby=format!("dir-{}", entry.slug)
+                        disabled=move || !panel.scripted.get()
                         on:click={
                             let entry = entry.clone();
                             move |_| panel.link_dialog.set(Some(LinkTarget::New(entry.clone())))
@@ -99,19 +102,17 @@ pub fn LinkDialog(target: LinkTarget) -> impl IntoView {
     let close = move || panel.link_dialog.set(None);
     let relink = matches!(existing, Some((_, true)));
 
-    let finish = Action::new(move |(id, public_token): &(String, String)| {
-        let (id, public_token) = (id.clone(), public_token.clone());
-        async move {
-            let outcome = finish_link(id, public_token).await;
-            panel.link_dialog.set(None);
-            panel.report_event(outcome.map(|v| {
-                let kind = if relink { "relinked" } else { "created" };
-                (
-                    (t.is_connected)(&v.name),
-                    HostEvent::about(kind, &v.id, &v.name),
-                )
-            }));
-        }
+    let actions = panel.actions;
+    let (create, fetch_session, finish) = (actions.start, actions.link_again, actions.finish);
+    when_done(finish, move |_, outcome| {
+        panel.link_dialog.set(None);
+        panel.report_event(outcome.map(|v| {
+            let kind = if relink { "relinked" } else { "created" };
+            (
+                (t.is_connected)(&v.name),
+                HostEvent::about(kind, &v.id, &v.name),
+            )
+        }));
     });
 
     // Once a link token is known, Link is initialized so the click can open it at once.
@@ -123,7 +124,10 @@ pub fn LinkDialog(target: LinkTarget) -> impl IntoView {
             LinkCallbacks {
                 on_ready: Box::new(move || ready.set(true)),
                 on_success: Box::new(move |public_token| {
-                    finish.dispatch((id.clone(), public_token));
+                    finish.dispatch(FinishLink {
+                        id: id.clone(),
+                        public_token,
+                    });
                 }),
                 on_exit: Box::new(move || {
                     panel.link_dialog.set(None);
@@ -142,38 +146,21 @@ pub fn LinkDialog(target: LinkTarget) -> impl IntoView {
         LinkTarget::New(e) => Some(e.slug.clone()),
         LinkTarget::Existing { .. } => None,
     };
-    let create = Action::new(move |(slug, name): &(String, String)| {
-        let (slug, name) = (slug.clone(), name.clone());
-        async move {
-            match start_connection(slug, name).await {
-                Ok(s) => {
-                    name_error.set(None);
-                    panel.refresh.update(|n| *n += 1);
-                    prepare(s)
-                }
-                Err(e) => show_error(e),
-            }
+    when_done(create, move |_, outcome| match outcome {
+        Ok(s) => {
+            name_error.set(None);
+            prepare(s)
         }
+        Err(e) => show_error(e),
     });
-    let fetch_session = Action::new(move |id: &String| {
-        let id = id.clone();
-        async move {
-            match link_again(id).await {
-                Ok(s) => prepare(s),
-                Err(e) => show_error(e),
-            }
-        }
+    when_done(fetch_session, move |_, outcome| match outcome {
+        Ok(s) => prepare(s),
+        Err(e) => show_error(e),
     });
     if let Some((id, _)) = &existing {
-        fetch_session.dispatch(id.clone());
+        fetch_session.dispatch(LinkAgain { id: id.clone() });
     }
 
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if let Some(slug) = slug.clone() {
-            create.dispatch((slug, name.get_untracked()));
-        }
-    };
     let working = Signal::derive(move || {
         create.pending().get() || fetch_session.pending().get() || finish.pending().get()
     });
@@ -189,7 +176,8 @@ pub fn LinkDialog(target: LinkTarget) -> impl IntoView {
             >
                 <h2 id="link-dialog-title">{title}</h2>
                 {existing.is_none().then(|| view! {
-                    <form on:submit=on_submit class="name-form">
+                    <ActionForm action=create attr:class="name-form">
+                        <input type="hidden" name="slug" value=slug.clone().unwrap_or_default()/>
                         <label for="connection-name" class="field-label">{t.connection_name}</label>
                         <input
                             id="connection-name"
@@ -208,7 +196,7 @@ pub fn LinkDialog(target: LinkTarget) -> impl IntoView {
                         {move || session.get().is_none().then(|| view! {
                             <button type="submit" class="button" disabled=working>{t.create_name}</button>
                         })}
-                    </form>
+                    </ActionForm>
                 })}
                 {move || session.get().map(|_| view! {
                     <p>{t.link_explainer}</p>

@@ -38,6 +38,7 @@ pub const DE: Texts = Texts {
     continue_on_merge: "Weiter zu merge.dev",
     link_unavailable: "Merge Link konnte nicht geladen werden. Prüfen Sie, ob Ihr Browser es zulässt, und versuchen Sie es erneut.",
     link_cancelled: "Die Verknüpfung wurde abgebrochen. Es wurde nichts verbunden.",
+    needs_script: "Direkt verbinden öffnet Merge Link in einem Pop-up, das JavaScript braucht. Schalten Sie JavaScript ein, um hier zu verbinden, oder tragen Sie unter Weitere HR-Systeme eine Verbindung vom Service-Desk ein.",
     none_connected: "Noch ist kein HR-System verbunden.",
     none_other_connected: "Noch ist kein weiteres HR-System verbunden.",
     health_unknown: "Noch nicht getestet",

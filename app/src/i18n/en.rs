@@ -38,6 +38,7 @@ pub const EN: Texts = Texts {
     continue_on_merge: "Continue on merge.dev",
     link_unavailable: "Merge Link could not be loaded. Check that your browser allows it, then try again.",
     link_cancelled: "Linking was cancelled. Nothing was connected.",
+    needs_script: "Connecting directly opens Merge Link in a pop-up, which needs JavaScript. Turn JavaScript on to connect here, or add a connection from the service desk under Other HR systems.",
     none_connected: "No HR system is connected yet.",
     none_other_connected: "No other HR system is connected yet.",
     health_unknown: "Not tested yet",

@@ -117,7 +117,7 @@ texts! {
         connected_heading, directory_heading, other_heading, other_connected_heading,
         search_label, connect, no_match,
         connection_name, connection_name_hint, create_name, link_explainer, continue_on_merge,
-        link_unavailable, link_cancelled,
+        link_unavailable, link_cancelled, needs_script,
         none_connected, none_other_connected,
         health_unknown, health_ok, health_relink, health_failing,
         status_pending, status_active, status_inactive,

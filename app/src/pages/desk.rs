@@ -7,10 +7,11 @@ use leptos_meta::Title;
 
 use crate::{
     api::desk::{
-        desk_connections, desk_directory, desk_magic_links, desk_organizations, issue_magic_link,
-        replace_connection_token, reveal_magic_link_token, revoke_magic_link,
+        desk_connections, desk_directory, desk_magic_links, desk_organizations, IssueMagicLink,
+        ReplaceConnectionToken, RevealMagicLinkToken, RevokeMagicLink,
     },
     components::{
+        connections::when_done,
         frame::Frame,
         notice::{ErrorNotice, SignedOutNotice},
     },
@@ -73,7 +74,6 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
     let loading = move || view! { <p>{t.loading}</p> };
     let org = RwSignal::new(String::new());
     let slug = RwSignal::new(String::new());
-    let refresh = RwSignal::new(0u32);
     let created = RwSignal::new(None::<MagicLinkView>);
     let message = RwSignal::new(None::<(bool, String)>);
     // The console works once its code has loaded (a lazy chunk): until then its choices are shown
@@ -81,9 +81,21 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
     let ready = RwSignal::new(false);
     Effect::new(move |_| ready.set(true));
     let copied = RwSignal::new(false);
+    // Every change is one of these actions, sent by its form; the lists reload when one finishes.
+    let actions = DeskActions {
+        issue: ServerAction::new(),
+        revoke: ServerAction::new(),
+        replace: ServerAction::new(),
+        replace_error: RwSignal::new(None),
+    };
+    let changes = move || {
+        actions.issue.version().get()
+            + actions.revoke.version().get()
+            + actions.replace.version().get()
+    };
     let directory = Resource::new(|| (), |_| desk_directory());
     let links = Resource::new(
-        move || (org.get(), refresh.get()),
+        move || (org.get(), changes()),
         |(o, _)| async move {
             if o.is_empty() {
                 Ok(vec![])
@@ -93,7 +105,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
         },
     );
     let connections = Resource::new(
-        move || (org.get(), refresh.get()),
+        move || (org.get(), changes()),
         |(o, _)| async move {
             if o.is_empty() {
                 Ok(vec![])
@@ -107,25 +119,29 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
             Ok(m) => (true, m),
             Err(e) => (false, e.message(t)),
         }));
-        refresh.update(|n| *n += 1);
     };
-    let issue = Action::new(move |(o, s): &(String, String)| {
-        let (o, s) = (o.clone(), s.clone());
-        async move {
-            match issue_magic_link(o, s).await {
-                Ok(link) => {
-                    copied.set(false);
-                    created.set(Some(link));
-                    report(Ok(t.desk_link_created.into()));
-                }
-                Err(e) => report(Err(e)),
-            }
+    when_done(actions.issue, move |_, r| match r {
+        Ok(link) => {
+            copied.set(false);
+            created.set(Some(link));
+            report(Ok(t.desk_link_created.into()));
         }
+        Err(e) => report(Err(e)),
     });
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        issue.dispatch((org.get_untracked(), slug.get_untracked()));
-    };
+    when_done(actions.revoke, move |_, r| {
+        report(r.map(|_| t.desk_link_revoked.to_string()))
+    });
+    when_done(actions.replace, move |input, r| match r {
+        Ok(v) => {
+            actions.replace_error.set(None);
+            report(Ok((t.token_replaced)(&v.name)));
+        }
+        Err(AppError::Invalid { message, .. }) => {
+            actions.replace_error.set(Some((input.id, message)))
+        }
+        Err(e) => report(Err(e)),
+    });
+    let issue = actions.issue;
 
     view! {
         <p role="status" class=move || if matches!(message.get(), Some((false, _))) { "status-line status-error" } else { "status-line" }>
@@ -133,17 +149,17 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
         </p>
         <section class="card" aria-labelledby="issue-heading">
             <h2 id="issue-heading">{t.desk_create_heading}</h2>
-            <form on:submit=on_submit class="desk-form">
+            <ActionForm action=issue attr:class="desk-form">
                 <div class="field">
                     <label for="desk-org" class="field-label">{t.desk_organization}</label>
-                    <select id="desk-org" class="input" disabled=move || !ready.get() on:change=move |ev| { created.set(None); org.set(event_target_value(&ev)) } prop:value=org>
+                    <select id="desk-org" name="org_id" class="input" disabled=move || !ready.get() on:change=move |ev| { created.set(None); org.set(event_target_value(&ev)) } prop:value=org>
                         <option value="" inner_html=t.desk_choose_org></option>
                         {orgs.into_iter().map(|o| view! { <option value=o.id>{o.name}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field">
                     <label for="desk-system" class="field-label">{t.desk_hr_system}</label>
-                    <select id="desk-system" class="input" disabled=move || !ready.get() on:change=move |ev| slug.set(event_target_value(&ev)) prop:value=slug>
+                    <select id="desk-system" name="slug" class="input" disabled=move || !ready.get() on:change=move |ev| slug.set(event_target_value(&ev)) prop:value=slug>
                         <option value="" inner_html=t.desk_any_system_choice></option>
                         <Transition fallback=|| ()>
                             {move || Suspend::new(async move {
@@ -157,7 +173,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
                 <button type="submit" class="button" disabled=move || org.get().is_empty() || issue.pending().get()>
                     {t.desk_create_button}
                 </button>
-            </form>
+            </ActionForm>
             {move || created.get().map(|link| {
                 let url = link.url.clone().unwrap_or_default();
                 let url_copy = url.clone();
@@ -193,7 +209,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    {list.into_iter().map(|link| view! { <MagicLinkRow link report/> }).collect_view()}
+                                    {list.into_iter().map(|link| view! { <MagicLinkRow link revoke=actions.revoke report/> }).collect_view()}
                                 </tbody>
                             </table>
                         }.into_any(),
@@ -210,7 +226,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
                         Ok(list) if list.is_empty() => view! { <p class="muted">{t.desk_no_connections}</p> }.into_any(),
                         Ok(list) => view! {
                             <ul class="connections">
-                                {list.into_iter().map(|c| view! { <ReplaceToken c org=org.get_untracked() report/> }).collect_view()}
+                                {list.into_iter().map(|c| view! { <ReplaceToken c org=org.get_untracked() actions/> }).collect_view()}
                             </ul>
                         }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
@@ -221,33 +237,39 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
     }
 }
 
+/// The console's actions that change its lists.
+#[derive(Clone, Copy)]
+struct DeskActions {
+    issue: ServerAction<IssueMagicLink>,
+    revoke: ServerAction<RevokeMagicLink>,
+    replace: ServerAction<ReplaceConnectionToken>,
+    /// A refused replacement token: the connection's id and why.
+    replace_error: RwSignal<Option<(String, String)>>,
+}
+
 #[component]
 fn MagicLinkRow(
     link: MagicLinkView,
+    revoke: ServerAction<RevokeMagicLink>,
     report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let t = use_texts();
-    let token = RwSignal::new(None::<String>);
+    let reveal = ServerAction::<RevealMagicLinkToken>::new();
+    when_done(reveal, move |_, r| {
+        if let Err(e) = r {
+            report(Err(e))
+        }
+    });
+    let token = move || reveal.value().get().and_then(Result::ok);
     let (org, id) = (link.organization_id.clone(), link.id.clone());
-    let revoke = Action::new(move |(o, i): &(String, String)| {
-        let (o, i) = (o.clone(), i.clone());
-        async move {
-            report(
-                revoke_magic_link(o, i)
-                    .await
-                    .map(|_| t.desk_link_revoked.to_string()),
-            )
+    let revoking = {
+        let id = id.clone();
+        move || {
+            revoke
+                .input()
+                .with(|i| i.as_ref().is_some_and(|i| i.id == id))
         }
-    });
-    let reveal = Action::new(move |(o, i): &(String, String)| {
-        let (o, i) = (o.clone(), i.clone());
-        async move {
-            match reveal_magic_link_token(o, i).await {
-                Ok(t) => token.set(Some(t)),
-                Err(e) => report(Err(e)),
-            }
-        }
-    });
+    };
     let system = link
         .provider_name
         .clone()
@@ -263,64 +285,57 @@ fn MagicLinkRow(
             <td><code>{link.linked_account_id.clone().unwrap_or_default()}</code></td>
             <td>
                 {(status == MagicLinkStatus::Pending).then(|| view! {
-                    <button type="button" class="button button-quiet" disabled=move || revoke.pending().get()
-                        on:click=move |_| { revoke.dispatch((org.clone(), id.clone())); }>
-                        {t.revoke}
-                    </button>
+                    <ActionForm action=revoke attr:class="inline-form">
+                        <input type="hidden" name="org_id" value=org.clone()/>
+                        <input type="hidden" name="id" value=id.clone()/>
+                        <button type="submit" class="button button-quiet" disabled=revoking>{t.revoke}</button>
+                    </ActionForm>
                 })}
                 {link.token_available.then(|| view! {
-                    <button type="button" class="button button-quiet" disabled=move || reveal.pending().get() || token.get().is_some()
-                        on:click=move |_| { reveal.dispatch((org2.clone(), id2.clone())); }>
-                        {t.reveal_token}
-                    </button>
+                    <ActionForm action=reveal attr:class="inline-form">
+                        <input type="hidden" name="org_id" value=org2.clone()/>
+                        <input type="hidden" name="id" value=id2.clone()/>
+                        <button type="submit" class="button button-quiet" disabled=move || reveal.pending().get() || token().is_some()>
+                            {t.reveal_token}
+                        </button>
+                    </ActionForm>
                 })}
-                {move || token.get().map(|tok| view! { <p class="token">{t.token_prefix}<code>{tok}</code></p> })}
+                {move || token().map(|tok| view! { <p class="token">{t.token_prefix}<code>{tok}</code></p> })}
             </td>
         </tr>
     }
 }
 
 #[component]
-fn ReplaceToken(
-    c: ConnectionView,
-    org: String,
-    report: impl Fn(Result<String, AppError>) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn ReplaceToken(c: ConnectionView, org: String, actions: DeskActions) -> impl IntoView {
     let t = use_texts();
-    let token = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let id = c.id.clone();
+    let replace = actions.replace;
     let input_id = format!("replace-{}", c.id);
-    let replace = Action::new(move |(o, i, tok): &(String, String, String)| {
-        let (o, i, tok) = (o.clone(), i.clone(), tok.clone());
-        async move {
-            match replace_connection_token(o, i, tok).await {
-                Ok(v) => {
-                    token.set(String::new());
-                    error.set(None);
-                    report(Ok((t.token_replaced)(&v.name)));
-                }
-                Err(AppError::Invalid { message, .. }) => error.set(Some(message)),
-                Err(e) => report(Err(e)),
-            }
+    let error = {
+        let id = c.id.clone();
+        move || {
+            actions
+                .replace_error
+                .get()
+                .filter(|(i, _)| *i == id)
+                .map(|(_, m)| m)
         }
-    });
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        replace.dispatch((org.clone(), id.clone(), token.get_untracked()));
     };
+    let error2 = error.clone();
     view! {
         <li class="connection">
             <div class="connection-main">
                 <h3 class="connection-name">{c.name.clone()}</h3>
                 <p class="muted">{(t.desk_id_line)(&c.linked_account_id.clone().unwrap_or_default())}</p>
-                <form on:submit=on_submit class="replace-form">
+                <ActionForm action=replace attr:class="replace-form">
+                    <input type="hidden" name="org_id" value=org/>
+                    <input type="hidden" name="id" value=c.id.clone()/>
                     <label for=input_id.clone() class="field-label">{(t.new_token_for)(&c.name)}</label>
-                    <input id=input_id.clone() class="input" type="password" autocomplete="off" bind:value=token
-                        aria-describedby=format!("{input_id}-error") aria-invalid=move || error.get().is_some().to_string()/>
-                    <p id=format!("{input_id}-error") class="field-error">{move || error.get()}</p>
+                    <input id=input_id.clone() name="token" class="input" type="password" autocomplete="off"
+                        aria-describedby=format!("{input_id}-error") aria-invalid=move || error2().is_some().to_string()/>
+                    <p id=format!("{input_id}-error") class="field-error">{error}</p>
                     <button type="submit" class="button" disabled=move || replace.pending().get()>{t.replace_token}</button>
-                </form>
+                </ActionForm>
             </div>
         </li>
     }

@@ -116,32 +116,31 @@ fn HrisBody(settings: HrisSettings, toggle: ServerAction<SetHrisEnabled>) -> imp
 /// Connected HRIS systems and the directory to connect more; shown while the integration is on.
 #[component]
 fn ConnectionsPanel() -> impl IntoView {
-    let panel = Panel {
-        texts: use_texts(),
-        status: RwSignal::new(None),
-        refresh: RwSignal::new(0),
-        link_dialog: RwSignal::new(None),
-    };
+    let panel = Panel::new();
     provide_context(panel);
-    // One resource per section: a resource read under two suspense boundaries can leave one of them
-    // unresolved during server rendering (leptos-rs/leptos#4851), so each list loads its own copy.
-    let direct = Resource::new(move || panel.refresh.get(), |_| list_connections());
-    let manual = Resource::new(move || panel.refresh.get(), |_| list_connections());
+    // One list for both sections, reloaded whenever an action finished. (Two boundaries reading
+    // one resource could hang server rendering before leptos 0.8.21: leptos-rs/leptos#4851.) The
+    // Other HR systems form stays outside the reloading sections, so a reload keeps what is typed.
+    let connections = Resource::new(move || panel.actions.versions(), |_| list_connections());
     let directory = Resource::new(|| (), |_| hris_directory());
     let t = use_texts();
     let loading = move || view! { <p>{t.loading}</p> };
+    let list = move |kind: ConnectionKind| {
+        Suspend::new(async move {
+            match connections.await {
+                Ok(list) => {
+                    panel.shown.set_value(list.clone());
+                    view! { <ConnectionList connections=list kind/> }.into_any()
+                }
+                Err(error) => view! { <ErrorNotice error/> }.into_any(),
+            }
+        })
+    };
     view! {
         <StatusLine/>
         <section class="card" aria-labelledby="connected-heading">
             <h2 id="connected-heading">{t.connected_heading}</h2>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match direct.await {
-                        Ok(list) => view! { <ConnectionList connections=list kind=ConnectionKind::Direct/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Transition fallback=loading>{move || list(ConnectionKind::Direct)}</Transition>
         </section>
         <section class="card" aria-labelledby="directory-heading">
             <h2 id="directory-heading">{t.directory_heading}</h2>
@@ -160,14 +159,7 @@ fn ConnectionsPanel() -> impl IntoView {
         </section>
         <section class="card" aria-labelledby="other-connected-heading">
             <h2 id="other-connected-heading">{t.other_connected_heading}</h2>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match manual.await {
-                        Ok(list) => view! { <ConnectionList connections=list kind=ConnectionKind::Manual/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Transition fallback=loading>{move || list(ConnectionKind::Manual)}</Transition>
         </section>
         {move || panel.link_dialog.get().map(|target| view! { <LinkDialog target/> })}
     }
