@@ -107,7 +107,7 @@ async fn linking_stores_the_token_sealed_and_reads_the_account() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["id"] == view.linked_account_id.clone().unwrap())
+        .find(|a| a["id"] == view.linked_account_id.as_deref().unwrap())
         .unwrap()
         .clone();
     assert_eq!(account["account_token"], token.as_str());

@@ -448,7 +448,7 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
         .env
         .state
         .db
-        .magic_link("wh-org", &link_id)
+        .magic_link(&"wh-org".into(), &link_id.as_str().into())
         .await
         .unwrap()
         .unwrap()
@@ -466,7 +466,7 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
         .env
         .state
         .db
-        .magic_link("wh-org", &link_id)
+        .magic_link(&"wh-org".into(), &link_id.as_str().into())
         .await
         .unwrap()
         .unwrap();

@@ -13,7 +13,7 @@ use crate::{
     },
     error::AppError,
     i18n::use_texts,
-    model::{DirectoryEntry, LinkSession},
+    model::{ConnectionId, DirectoryEntry, LinkSession},
 };
 
 /// What the Link dialog is for.
@@ -23,7 +23,7 @@ pub enum LinkTarget {
     New(DirectoryEntry),
     /// An existing connection: finish its setup, or relink it.
     Existing {
-        id: String,
+        id: ConnectionId,
         name: String,
         relink: bool,
     },
@@ -99,7 +99,7 @@ pub fn LinkDialog(target: LinkTarget) -> impl IntoView {
     let close = move || panel.link_dialog.set(None);
     let relink = matches!(existing, Some((_, true)));
 
-    let finish = Action::new(move |(id, public_token): &(String, String)| {
+    let finish = Action::new(move |(id, public_token): &(ConnectionId, String)| {
         let (id, public_token) = (id.clone(), public_token.clone());
         async move {
             let outcome = finish_link(id, public_token).await;
@@ -108,7 +108,7 @@ pub fn LinkDialog(target: LinkTarget) -> impl IntoView {
                 let kind = if relink { "relinked" } else { "created" };
                 (
                     (t.is_connected)(&v.name),
-                    HostEvent::about(kind, &v.id, &v.name),
+                    HostEvent::about(kind, v.id.as_str(), &v.name),
                 )
             }));
         }
@@ -155,7 +155,7 @@ pub fn LinkDialog(target: LinkTarget) -> impl IntoView {
             }
         }
     });
-    let fetch_session = Action::new(move |id: &String| {
+    let fetch_session = Action::new(move |id: &ConnectionId| {
         let id = id.clone();
         async move {
             match link_again(id).await {

@@ -14,7 +14,7 @@ use crate::{
     },
     error::AppError,
     i18n::use_texts,
-    model::{ConnectionKind, ConnectionView, Lifecycle},
+    model::{ConnectionId, ConnectionKind, ConnectionView, Lifecycle},
 };
 
 /// What the connection panel shares with its parts: the status line, the list's refresh, the Link
@@ -114,7 +114,7 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
     let confirm = RwSignal::new(None::<Confirm>);
     let name = c.name.clone();
 
-    let test = Action::new(move |id: &String| {
+    let test = Action::new(move |id: &ConnectionId| {
         let id = id.clone();
         async move {
             panel.report_event(test_connection(id).await.map(|o| {
@@ -126,42 +126,43 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
                 let event = HostEvent {
                     ok: Some(o.ok),
                     message: Some(o.message.clone()),
-                    ..HostEvent::about("tested", &o.connection.id, &o.connection.name)
+                    ..HostEvent::about("tested", o.connection.id.as_str(), &o.connection.name)
                 };
                 (message, event)
             }))
         }
     });
-    let activate = Action::new(move |id: &String| {
+    let activate = Action::new(move |id: &ConnectionId| {
         let id = id.clone();
         async move {
             panel.report_event(activate_connection(id).await.map(|v| {
                 (
                     (t.now_active)(&v.name),
-                    HostEvent::about("activated", &v.id, &v.name),
+                    HostEvent::about("activated", v.id.as_str(), &v.name),
                 )
             }))
         }
     });
-    let deactivate = Action::new(move |id: &String| {
+    let deactivate = Action::new(move |id: &ConnectionId| {
         let id = id.clone();
         async move {
             panel.report_event(deactivate_connection(id).await.map(|v| {
                 (
                     (t.deactivated)(&v.name),
-                    HostEvent::about("deactivated", &v.id, &v.name),
+                    HostEvent::about("deactivated", v.id.as_str(), &v.name),
                 )
             }))
         }
     });
-    let delete = Action::new(move |(id, name): &(String, String)| {
+    let delete = Action::new(move |(id, name): &(ConnectionId, String)| {
         let (id, name) = (id.clone(), name.clone());
         async move {
-            panel.report_event(
-                delete_connection(id.clone())
-                    .await
-                    .map(|_| ((t.deleted)(&name), HostEvent::about("deleted", &id, &name))),
-            )
+            panel.report_event(delete_connection(id.clone()).await.map(|_| {
+                (
+                    (t.deleted)(&name),
+                    HostEvent::about("deleted", id.as_str(), &name),
+                )
+            }))
         }
     });
     let busy = Signal::derive(move || {
@@ -297,7 +298,7 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
                 {(c.kind == ConnectionKind::Manual).then(|| view! {
                     <p class="health-detail">{t.manual_note}</p>
                 })}
-                {c.linked_account_id.clone().map(|a| view! { <p class="health-detail">{(t.account_id_line)(&a)}</p> })}
+                {c.linked_account_id.clone().map(|a| view! { <p class="health-detail">{(t.account_id_line)(a.as_str())}</p> })}
             </div>
             {actions}
             {move || confirm.get().map(|kind| {

@@ -16,7 +16,10 @@ use crate::{
     },
     error::AppError,
     i18n::use_texts,
-    model::{ConnectionView, MagicLinkStatus, MagicLinkView, OrganizationOption},
+    model::{
+        ConnectionId, ConnectionView, MagicLinkId, MagicLinkStatus, MagicLinkView, OrganizationId,
+        OrganizationOption,
+    },
 };
 
 lazy_page!(
@@ -88,7 +91,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
             if o.is_empty() {
                 Ok(vec![])
             } else {
-                desk_magic_links(o).await
+                desk_magic_links(o.into()).await
             }
         },
     );
@@ -98,7 +101,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
             if o.is_empty() {
                 Ok(vec![])
             } else {
-                desk_connections(o).await
+                desk_connections(o.into()).await
             }
         },
     );
@@ -112,7 +115,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
     let issue = Action::new(move |(o, s): &(String, String)| {
         let (o, s) = (o.clone(), s.clone());
         async move {
-            match issue_magic_link(o, s).await {
+            match issue_magic_link(o.into(), s).await {
                 Ok(link) => {
                     copied.set(false);
                     created.set(Some(link));
@@ -138,7 +141,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
                     <label for="desk-org" class="field-label">{t.desk_organization}</label>
                     <select id="desk-org" class="input" disabled=move || !ready.get() on:change=move |ev| { created.set(None); org.set(event_target_value(&ev)) } prop:value=org>
                         <option value="" inner_html=t.desk_choose_org></option>
-                        {orgs.into_iter().map(|o| view! { <option value=o.id>{o.name}</option> }).collect_view()}
+                        {orgs.into_iter().map(|o| view! { <option value=o.id.to_string()>{o.name}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field">
@@ -229,7 +232,7 @@ fn MagicLinkRow(
     let t = use_texts();
     let token = RwSignal::new(None::<String>);
     let (org, id) = (link.organization_id.clone(), link.id.clone());
-    let revoke = Action::new(move |(o, i): &(String, String)| {
+    let revoke = Action::new(move |(o, i): &(OrganizationId, MagicLinkId)| {
         let (o, i) = (o.clone(), i.clone());
         async move {
             report(
@@ -239,7 +242,7 @@ fn MagicLinkRow(
             )
         }
     });
-    let reveal = Action::new(move |(o, i): &(String, String)| {
+    let reveal = Action::new(move |(o, i): &(OrganizationId, MagicLinkId)| {
         let (o, i) = (o.clone(), i.clone());
         async move {
             match reveal_magic_link_token(o, i).await {
@@ -260,7 +263,7 @@ fn MagicLinkRow(
             <td>{link.issued_at.clone()}<br/><span class="muted">{(t.desk_by)(&link.issued_by)}</span></td>
             <td>{link.expires_at.clone()}</td>
             <td><span class=format!("badge badge-link-{}", status.label().to_lowercase())>{t.magic_link_status(status)}</span></td>
-            <td><code>{link.linked_account_id.clone().unwrap_or_default()}</code></td>
+            <td><code>{link.linked_account_id.as_ref().map(ToString::to_string).unwrap_or_default()}</code></td>
             <td>
                 {(status == MagicLinkStatus::Pending).then(|| view! {
                     <button type="button" class="button button-quiet" disabled=move || revoke.pending().get()
@@ -291,10 +294,10 @@ fn ReplaceToken(
     let error = RwSignal::new(None::<String>);
     let id = c.id.clone();
     let input_id = format!("replace-{}", c.id);
-    let replace = Action::new(move |(o, i, tok): &(String, String, String)| {
+    let replace = Action::new(move |(o, i, tok): &(String, ConnectionId, String)| {
         let (o, i, tok) = (o.clone(), i.clone(), tok.clone());
         async move {
-            match replace_connection_token(o, i, tok).await {
+            match replace_connection_token(o.into(), i, tok).await {
                 Ok(v) => {
                     token.set(String::new());
                     error.set(None);
@@ -313,7 +316,7 @@ fn ReplaceToken(
         <li class="connection">
             <div class="connection-main">
                 <h3 class="connection-name">{c.name.clone()}</h3>
-                <p class="muted">{(t.desk_id_line)(&c.linked_account_id.clone().unwrap_or_default())}</p>
+                <p class="muted">{(t.desk_id_line)(c.linked_account_id.as_ref().map_or("", |a| a.as_str()))}</p>
                 <form on:submit=on_submit class="replace-form">
                     <label for=input_id.clone() class="field-label">{(t.new_token_for)(&c.name)}</label>
                     <input id=input_id.clone() class="input" type="password" autocomplete="off" bind:value=token
