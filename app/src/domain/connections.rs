@@ -48,12 +48,15 @@ pub async fn validate_name(
     Ok(name.to_string())
 }
 
+/// The organization exists from the session's start; only its switch is read here (no write, so a
+/// concurrent writer's transaction does not hold this up).
 async fn require_enabled(state: &AppState, who: &Identity) -> Result<(), AppError> {
-    let org = state
+    let enabled = state
         .db
-        .upsert_organization(&who.org_id, &who.org_name)
-        .await?;
-    if !org.hris_enabled {
+        .organization(&who.org_id)
+        .await?
+        .is_some_and(|o| o.hris_enabled);
+    if !enabled {
         return Err(AppError::Conflict(who.texts().turn_on_first.into()));
     }
     Ok(())
