@@ -221,6 +221,15 @@ async fn relinking_to_another_tenant_is_refused_and_keeps_the_credentials() {
     assert_eq!(after.linked_account_id, before.linked_account_id);
     assert_eq!(after.account_token, before.account_token);
     assert!(conn::test(&env.state, &who, &view.id).await.unwrap().ok);
+    // The other tenant's new linked account is not left alive at Merge (issue 11.9).
+    let accounts = env.control(Method::GET, "/accounts", None).await["results"].clone();
+    let ids: Vec<&str> = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(ids, [view.linked_account_id.as_deref().unwrap()]);
 }
 
 #[tokio::test]
@@ -324,4 +333,56 @@ async fn another_organization_cannot_reach_a_connection() {
         (still.lifecycle, still.enabled, still.health),
         (Lifecycle::Linked, false, HealthStatus::Ok)
     );
+}
+
+/// Issue 11.1: a public token from another organization's Link session is refused, and the account
+/// it exchanged for is not kept (here or at Merge).
+#[tokio::test]
+async fn a_public_token_of_another_link_session_is_refused_and_not_kept() {
+    let env = TestEnv::start().await;
+    let acme = env.admin("Acme").await;
+    let globex = env.admin("Globex").await;
+    let mine = conn::start_direct(&env.state, &acme, "personio", "Personio")
+        .await
+        .unwrap();
+    let theirs = conn::start_direct(&env.state, &globex, "personio", "Personio")
+        .await
+        .unwrap();
+    let foreign = env
+        .complete_link(&theirs.link_token, json!({ "integration": "personio" }))
+        .await;
+    let r = conn::finish_link(&env.state, &acme, &mine.connection_id, &foreign).await;
+    assert_eq!(
+        r,
+        Err(AppError::Conflict(
+            app::i18n::EN.link_not_this_connection.into()
+        ))
+    );
+    let c = &conn::list(&env.state, &acme).await.unwrap()[0];
+    assert_eq!(
+        (c.lifecycle, c.linked_account_id.clone()),
+        (Lifecycle::PendingLink, None)
+    );
+    let origin = format!("hris-connect-{}", theirs.connection_id);
+    let accounts = env.control(Method::GET, "/accounts", None).await["results"].clone();
+    assert!(
+        !accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["end_user_origin_id"] == origin.as_str()),
+        "the exchanged account was deleted at Merge: {accounts}"
+    );
+    assert_eq!(
+        env.audit_actions(&acme.org_id, 1).await,
+        ["connection.link_refused"]
+    );
+    // This connection's own Link session still finishes it.
+    let own = env
+        .complete_link(&mine.link_token, json!({ "integration": "personio" }))
+        .await;
+    let view = conn::finish_link(&env.state, &acme, &mine.connection_id, &own)
+        .await
+        .unwrap();
+    assert_eq!(view.lifecycle, Lifecycle::Linked);
 }

@@ -290,31 +290,45 @@ pub async fn finish_link(
         .await
         .map_err(|e| AppError::provider(e, t))?;
     let account = LinkedAccountId::from(exchange.linked_account_id.clone());
-    if let Some(existing) = &c.linked_account_id {
-        if existing != &account {
-            tracing::warn!(connection = %c.id, "relink returned a different linked account; refused");
-            async {
-                let mut tx = state.db.begin().await?;
-                audit(
-                    &mut tx,
-                    who,
-                    AuditAction::ConnectionRelinkRefused,
-                    &c,
-                    "Relink refused: a different HR tenant was linked",
-                )
-                .await?;
-                tx.commit().await
-            }
-            .await
-            .map_err(stored(t))?;
-            return Err(AppError::Conflict(t.different_account.into()));
-        }
-    }
     let details = state
         .provider
         .account_details(&exchange.account_token)
         .await
         .map_err(|e| AppError::provider(e, t))?;
+    // The account must come from this connection's Link session (Merge keeps the end-user origin id
+    // of the link token we issued for it), and a relink must return the account already linked.
+    let refusal = if details.end_user_origin_id.as_deref() != Some(c.end_user_origin_id.as_str()) {
+        tracing::warn!(connection = %c.id, "public token of another Link session; refused");
+        Some((
+            AuditAction::ConnectionLinkRefused,
+            "Link refused: the public token came from another Link session",
+            t.link_not_this_connection,
+        ))
+    } else if c.linked_account_id.as_ref().is_some_and(|e| e != &account) {
+        tracing::warn!(connection = %c.id, "relink returned a different linked account; refused");
+        Some((
+            AuditAction::ConnectionRelinkRefused,
+            "Relink refused: a different HR tenant was linked",
+            t.different_account,
+        ))
+    } else {
+        None
+    };
+    if let Some((action, detail, message)) = refusal {
+        // Not kept: the account exchanged for is deleted at Merge too, so it does not linger there
+        // with a token nobody holds.
+        if let Err(e) = state.provider.delete_account(&exchange.account_token).await {
+            tracing::warn!(error = ?e, connection = %c.id, "refused account could not be deleted at the provider");
+        }
+        async {
+            let mut tx = state.db.begin().await?;
+            audit(&mut tx, who, action, &c, detail).await?;
+            tx.commit().await
+        }
+        .await
+        .map_err(stored(t))?;
+        return Err(AppError::Conflict(message.into()));
+    }
     let token = exchange.account_token.expose();
     let (health, detail) = HealthDetail::of_status(&details.status);
     let relinked = c.linked_account_id.is_some();

@@ -131,6 +131,7 @@ pub const DE: Texts = Texts {
     changed_meanwhile: "Diese Verbindung wurde inzwischen geändert oder gelöscht. Laden Sie die Seite neu und versuchen Sie es noch einmal.",
     activated_meanwhile: "Gleichzeitig wurde eine andere Verbindung aktiviert. Laden Sie die Seite neu und versuchen Sie es noch einmal.",
     already_deleted: "Diese Verbindung wurde bereits gelöscht.",
+    link_not_this_connection: "Dieses Verknüpfungsergebnis gehört zu einer anderen Verbindung, daher wurde nichts verbunden. Bitte beginnen Sie noch einmal.",
     manual_note: "Vom Service-Desk eingerichtet: Wenden Sie sich zum Neu-Verknüpfen an den Service-Desk.",
     prov_token_rejected: "Die Verbindung zum HR-System wurde abgelehnt: Das Zugriffstoken ist nicht mehr gültig. Verbinden Sie das HR-System neu, oder prüfen Sie den Merge-API-Schlüssel.",
     prov_relink_needed: "Das HR-System muss neu verbunden werden: Seine Anmeldedaten sind abgelaufen oder wurden widerrufen.",
