@@ -260,6 +260,16 @@ pub struct LinkSession {
     pub link_script_url: String,
 }
 
+/// What Delete did at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deletion {
+    /// The linked account was deleted at the provider (or there was none yet).
+    Revoked,
+    /// The provider no longer knew the account or refused its token: its access had already ended.
+    AlreadyGoneAtProvider,
+}
+
 /// The outcome of Test Connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestOutcome {

@@ -318,7 +318,9 @@ async fn another_organization_cannot_reach_a_connection() {
         conn::deactivate(&env.state, &globex, &view.id)
             .await
             .map(|_| ()),
-        conn::delete(&env.state, &globex, &view.id).await,
+        conn::delete(&env.state, &globex, &view.id)
+            .await
+            .map(|_| ()),
         conn::link_again(&env.state, &globex, &view.id)
             .await
             .map(|_| ()),
@@ -385,4 +387,65 @@ async fn a_public_token_of_another_link_session_is_refused_and_not_kept() {
         .await
         .unwrap();
     assert_eq!(view.lifecycle, Lifecycle::Linked);
+}
+
+/// Issue 11.2: when Merge no longer knows the account or refuses its token, the access is already
+/// gone: Delete removes the connection, says so and audits it (instead of 502 on every try).
+#[tokio::test]
+async fn a_connection_whose_account_is_gone_at_merge_can_be_deleted() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    let revoked = linked(&env, &who, "personio", "Revoked").await;
+    let removed = linked(&env, &who, "hibob", "Removed").await;
+    env.control(
+        Method::POST,
+        "/faults",
+        Some(
+            json!({ "kind": "token_revoked", "account_id": revoked.linked_account_id.as_deref() }),
+        ),
+    )
+    .await;
+    env.control(
+        Method::DELETE,
+        &format!(
+            "/accounts/{}",
+            removed.linked_account_id.as_deref().unwrap()
+        ),
+        None,
+    )
+    .await;
+    for c in [&revoked, &removed] {
+        assert_eq!(
+            conn::delete(&env.state, &who, &c.id).await,
+            Ok(app::model::Deletion::AlreadyGoneAtProvider),
+            "{}",
+            c.name
+        );
+    }
+    assert!(conn::list(&env.state, &who).await.unwrap().is_empty());
+    let events = env.state.db.audit_events(&who.org_id, 1).await.unwrap();
+    assert_eq!(events[0].action.as_str(), "connection.deleted");
+    assert!(events[0].detail.contains("already gone"), "{:?}", events[0]);
+}
+
+/// Delete racing delete: one deletes; the other is told the connection was already deleted (not
+/// "not deleted" while the row is gone).
+#[tokio::test]
+async fn delete_racing_delete_has_one_winner() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    let c = linked(&env, &who, "personio", "Twice").await;
+    let (r1, r2) = tokio::join!(
+        conn::delete(&env.state, &who, &c.id),
+        conn::delete(&env.state, &who, &c.id)
+    );
+    let mut results = [r1, r2];
+    results.sort_by_key(|r| r.is_err());
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(
+        matches!(&results[1], Err(AppError::Conflict(m)) if m == app::i18n::EN.already_deleted)
+            || results[1] == Err(AppError::NotFound),
+        "{results:?}"
+    );
+    assert!(conn::list(&env.state, &who).await.unwrap().is_empty());
 }

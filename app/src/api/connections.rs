@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    model::{ConnectionId, ConnectionView, DirectoryEntry, LinkSession, TestOutcome},
+    model::{ConnectionId, ConnectionView, Deletion, DirectoryEntry, LinkSession, TestOutcome},
 };
 
 #[cfg(feature = "ssr")]
@@ -70,7 +70,7 @@ pub async fn deactivate_connection(id: ConnectionId) -> Result<ConnectionView, A
 }
 
 #[server(endpoint = "connections/delete")]
-pub async fn delete_connection(id: ConnectionId) -> Result<(), AppError> {
+pub async fn delete_connection(id: ConnectionId) -> Result<Deletion, AppError> {
     let c = admin().await?;
     crate::domain::connections::delete(&c.state, &c.identity, &id).await
 }

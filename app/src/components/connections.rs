@@ -14,7 +14,7 @@ use crate::{
     },
     error::AppError,
     i18n::use_texts,
-    model::{ConnectionId, ConnectionKind, ConnectionView, Lifecycle},
+    model::{ConnectionId, ConnectionKind, ConnectionView, Deletion, Lifecycle},
 };
 
 /// What the connection panel shares with its parts: the status line, the list's refresh, the Link
@@ -157,9 +157,12 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
     let delete = Action::new(move |(id, name): &(ConnectionId, String)| {
         let (id, name) = (id.clone(), name.clone());
         async move {
-            panel.report_event(delete_connection(id.clone()).await.map(|_| {
+            panel.report_event(delete_connection(id.clone()).await.map(|d| {
                 (
-                    (t.deleted)(&name),
+                    match d {
+                        Deletion::Revoked => (t.deleted)(&name),
+                        Deletion::AlreadyGoneAtProvider => (t.deleted_already_gone)(&name),
+                    },
                     HostEvent::about("deleted", id.as_str(), &name),
                 )
             }))

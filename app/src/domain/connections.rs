@@ -7,10 +7,12 @@ use crate::{
     error::AppError,
     i18n::{Texts, EN},
     model::{
-        ConnectionId, ConnectionKind, ConnectionView, HealthStatus, Lifecycle, LinkSession,
-        LinkedAccountId, OrganizationId, TestOutcome,
+        ConnectionId, ConnectionKind, ConnectionView, Deletion, HealthStatus, Lifecycle,
+        LinkSession, LinkedAccountId, OrganizationId, TestOutcome,
     },
-    provider::{AccountToken, LinkStatus, LinkTokenRequest, PageQuery, ProviderError},
+    provider::{
+        AccountToken, LinkStatus, LinkTokenRequest, LinkedAccountFilter, PageQuery, ProviderError,
+    },
     state::AppState,
     storage::{
         now_ms, AuditAction, AuditEvent, AuditSubject, ConnectionRecord, NewConnection, StoreError,
@@ -529,32 +531,52 @@ pub async fn deactivate(
 
 /// Delete (or Remove, for an unfinished connection): revokes the linked account at the provider,
 /// then removes it here. If the provider refuses, nothing is removed.
-pub async fn delete(state: &AppState, who: &Identity, id: &ConnectionId) -> Result<(), AppError> {
+pub async fn delete(
+    state: &AppState,
+    who: &Identity,
+    id: &ConnectionId,
+) -> Result<Deletion, AppError> {
     let t = who.texts();
     let c = load(state, who, id).await?;
+    let mut outcome = Deletion::Revoked;
     if c.account_token.is_some() {
         let token = token_of(state, t, &c)?;
         match state.provider.delete_account(&token).await {
-            // Already gone at the provider: nothing left to revoke.
-            Ok(()) | Err(ProviderError::NotFound) => {}
+            Ok(()) => {}
+            // Merge no longer knows the account, or refuses its token (removed there, or revoked):
+            // its access has already ended and nothing is left to revoke. A refused token could
+            // also mean our API key is refused; listing with the API key alone tells them apart.
+            Err(ProviderError::NotFound) => outcome = Deletion::AlreadyGoneAtProvider,
+            Err(ProviderError::TokenRejected) => {
+                let filter = LinkedAccountFilter {
+                    end_user_origin_id: Some(c.end_user_origin_id.clone()),
+                    ..Default::default()
+                };
+                if let Err(e) = state.provider.linked_accounts(&filter).await {
+                    tracing::warn!(error = ?e, "provider refused the API key while deleting");
+                    return Err(AppError::Provider((t.not_deleted)(&e.message(t))));
+                }
+                outcome = Deletion::AlreadyGoneAtProvider;
+            }
             Err(e) => {
                 tracing::warn!(error = ?e, "provider refused to delete the account");
                 return Err(AppError::Provider((t.not_deleted)(&e.message(t))));
             }
         }
     }
+    let detail = match outcome {
+        Deletion::Revoked => format!("{} deleted", c.display_name),
+        Deletion::AlreadyGoneAtProvider => format!(
+            "{} deleted; its account was already gone at Merge (unknown or token refused)",
+            c.display_name
+        ),
+    };
     async {
         let mut tx = state.db.begin().await?;
         tx.delete_connection(&c.org_id, &c.id).await?;
-        audit(
-            &mut tx,
-            who,
-            AuditAction::ConnectionDeleted,
-            &c,
-            format!("{} deleted", c.display_name),
-        )
-        .await?;
-        tx.commit().await
+        audit(&mut tx, who, AuditAction::ConnectionDeleted, &c, detail).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
     .await
     .map_err(|e| match e {

@@ -150,6 +150,7 @@ pub const DE: Texts = Texts {
     now_active: |name| format!("{name} ist jetzt die aktive Verbindung."),
     deactivated: |name| format!("{name} ist deaktiviert. Die Zugangsdaten bleiben erhalten."),
     deleted: |name| format!("{name} wurde gelöscht."),
+    deleted_already_gone: |name| format!("{name} wurde gelöscht. Der Zugriff bei Merge war bereits beendet, es gab nichts mehr zu widerrufen."),
     actions_for: |name| format!("Aktionen für {name}"),
     account_id_line: |id| format!("Konto-ID: {id}"),
     confirm_delete_title: |name| format!("{name} löschen?"),

@@ -150,6 +150,7 @@ pub const EN: Texts = Texts {
     now_active: |name| format!("{name} is now the active connection."),
     deactivated: |name| format!("{name} is deactivated. Its credentials are kept."),
     deleted: |name| format!("{name} was deleted."),
+    deleted_already_gone: |name| format!("{name} was deleted. Its access at Merge had already ended, so there was nothing left to revoke."),
     actions_for: |name| format!("Actions for {name}"),
     account_id_line: |id| format!("Account ID: {id}"),
     confirm_delete_title: |name| format!("Delete {name}?"),

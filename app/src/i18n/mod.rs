@@ -142,7 +142,7 @@ texts! {
     }
     one {
         integration_for, dialog_connect, dialog_relink, dialog_finish, is_connected, now_active,
-        deactivated, deleted, actions_for, account_id_line, confirm_delete_title,
+        deactivated, deleted, deleted_already_gone, actions_for, account_id_line, confirm_delete_title,
         confirm_activate_title, was_added, sign_in_as, desk_by, token_replaced, desk_id_line,
         new_token_for, err_forbidden, err_bad_request, name_taken, provider_reports, not_deleted,
         token_unchecked, merge_status,
