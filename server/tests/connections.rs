@@ -449,3 +449,46 @@ async fn delete_racing_delete_has_one_winner() {
     );
     assert!(conn::list(&env.state, &who).await.unwrap().is_empty());
 }
+
+/// Issue 11.5: when Merge fails the link-token call, nothing is written, and the same name can be
+/// used again right away.
+#[tokio::test]
+async fn a_failed_start_leaves_nothing_behind() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    // The directory is cached by now, so the fault below hits the link-token call.
+    conn::start_direct(&env.state, &who, "hibob", "Warm-up")
+        .await
+        .unwrap();
+    env.control(
+        Method::POST,
+        "/faults",
+        Some(json!({ "kind": "server_error", "count": 1 })),
+    )
+    .await;
+    let r = conn::start_direct(&env.state, &who, "personio", "Personio").await;
+    assert!(matches!(&r, Err(AppError::Provider(_))), "{r:?}");
+    let names = |list: Vec<app::model::ConnectionView>| -> Vec<String> {
+        list.into_iter().map(|c| c.name).collect()
+    };
+    assert_eq!(
+        names(conn::list(&env.state, &who).await.unwrap()),
+        ["Warm-up"]
+    );
+    assert_eq!(
+        env.audit_actions(&who.org_id, 1).await,
+        ["connection.created"],
+        "only the warm-up's: no audit event for a connection that was not made"
+    );
+    assert_eq!(
+        env.state.db.audit_events(&who.org_id, 1).await.unwrap()[0].detail,
+        "Started connecting Warm-up (hibob)"
+    );
+    let s = conn::start_direct(&env.state, &who, "personio", "Personio")
+        .await
+        .unwrap();
+    assert_eq!(
+        conn::list(&env.state, &who).await.unwrap()[1].id,
+        s.connection_id
+    );
+}

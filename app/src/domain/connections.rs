@@ -174,32 +174,35 @@ pub async fn list_for(
     Ok(out)
 }
 
-fn link_request(who: &Identity, c: &ConnectionRecord) -> LinkTokenRequest {
+fn link_request(who: &Identity, origin: &str, slug: Option<&str>) -> LinkTokenRequest {
     LinkTokenRequest {
-        end_user_origin_id: c.end_user_origin_id.clone(),
+        end_user_origin_id: origin.to_string(),
         end_user_organization_name: who.org_name.clone(),
         // Merge only identifies the end user by it and sends no e-mail; we have no address of the
         // admin, so a stable per-user placeholder on a reserved domain is used.
         end_user_email_address: format!("{}@users.hris-connect.invalid", who.user_id),
-        integration: c.provider_slug.clone(),
+        integration: slug.map(str::to_string),
         magic_link: false,
         // Merge Link speaks English and German; other locales get Merge's default.
         language: Some(who.locale().code().to_string()),
     }
 }
 
+/// A Link session for connection `id` (its end-user origin id `origin`).
 async fn link_session(
     state: &AppState,
     who: &Identity,
-    c: &ConnectionRecord,
+    id: &ConnectionId,
+    origin: &str,
+    slug: Option<&str>,
 ) -> Result<LinkSession, AppError> {
     let token = state
         .provider
-        .create_link_token(&link_request(who, c))
+        .create_link_token(&link_request(who, origin, slug))
         .await
         .map_err(|e| AppError::provider(e, who.texts()))?;
     Ok(LinkSession {
-        connection_id: c.id.clone(),
+        connection_id: id.clone(),
         link_token: token.link_token,
         link_script_url: state.settings.link_script_url.clone(),
     })
@@ -237,7 +240,16 @@ pub async fn start_direct(
         account_token_last4: None,
         lifecycle: Lifecycle::PendingLink,
     };
-    let record = async {
+    // The link token first: if Merge fails it, nothing is written (and the name stays free).
+    let session = link_session(
+        state,
+        who,
+        &new.id,
+        &new.end_user_origin_id,
+        new.provider_slug.as_deref(),
+    )
+    .await?;
+    async {
         let mut tx = state.db.begin().await?;
         let record = tx.insert_connection(&new).await?;
         audit(
@@ -248,15 +260,14 @@ pub async fn start_direct(
             format!("Started connecting {name} ({slug})"),
         )
         .await?;
-        tx.commit().await?;
-        Ok(record)
+        tx.commit().await
     }
     .await
     .map_err(|e| match e {
         StoreError::Conflict(_) => AppError::invalid("name", (t.name_taken)(&name)),
         other => stored(t)(other),
     })?;
-    link_session(state, who, &record).await
+    Ok(session)
 }
 
 /// Continue setup (unfinished connection) or Relink Flow (linked one): a fresh link token for the
@@ -270,7 +281,14 @@ pub async fn link_again(
     if c.kind != ConnectionKind::Direct {
         return Err(AppError::Conflict(who.texts().set_up_by_desk.into()));
     }
-    link_session(state, who, &c).await
+    link_session(
+        state,
+        who,
+        &c.id,
+        &c.end_user_origin_id,
+        c.provider_slug.as_deref(),
+    )
+    .await
 }
 
 /// Link's onSuccess: exchanges the public token, checks the account and stores its token sealed.
