@@ -492,3 +492,60 @@ async fn a_failed_start_leaves_nothing_behind() {
         s.connection_id
     );
 }
+
+/// Issue 11.9: an unknown or malformed public token is the caller's error (4xx with a message),
+/// not a provider failure; the connection stays unfinished.
+#[tokio::test]
+async fn an_unknown_or_malformed_public_token_is_refused_as_invalid() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    let s = conn::start_direct(&env.state, &who, "personio", "Personio")
+        .await
+        .unwrap();
+    for token in ["no-such-public-token", "not a token/../x"] {
+        let r = conn::finish_link(&env.state, &who, &s.connection_id, token).await;
+        assert_eq!(
+            r.as_ref()
+                .map_err(|e| (e.status_code(), e.clone()))
+                .unwrap_err(),
+            (
+                422,
+                AppError::invalid("public_token", app::i18n::EN.link_result_invalid)
+            ),
+            "{token}"
+        );
+    }
+    let c = &conn::list(&env.state, &who).await.unwrap()[0];
+    assert_eq!(c.lifecycle, Lifecycle::PendingLink);
+}
+
+/// Issue 11.9: names with text-direction overrides or zero-width characters are refused, so a
+/// name cannot pose as another one.
+#[tokio::test]
+async fn names_with_invisible_or_direction_characters_are_refused() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    for name in [
+        "HR\u{202E}niam",
+        "Pers\u{200B}onio",
+        "\u{2066}HR\u{2069}",
+        "HR\u{FEFF}",
+    ] {
+        let r = conn::start_direct(&env.state, &who, "personio", name).await;
+        assert_eq!(
+            r.map(|_| ()),
+            Err(AppError::invalid("name", app::i18n::EN.name_invisible)),
+            "{name:?}"
+        );
+    }
+    assert!(conn::list(&env.state, &who).await.unwrap().is_empty());
+    // Ordinary letters of other scripts are fine.
+    conn::start_direct(
+        &env.state,
+        &who,
+        "personio",
+        "Personalabteilung Zürich – 東京",
+    )
+    .await
+    .unwrap();
+}

@@ -20,6 +20,8 @@ use crate::{
     },
 };
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 use super::{actor, format_time, health::HealthDetail};
 
 pub const NAME_MAX_CHARS: usize = 80;
@@ -43,6 +45,14 @@ pub async fn validate_name(
     }
     if name.chars().any(char::is_control) {
         return Err(AppError::invalid("name", t.name_control));
+    }
+    // Format characters (Unicode category Cf): text-direction overrides, zero-width spaces and
+    // joiners, byte-order marks. Invisible, they let one name pose as another.
+    if name
+        .chars()
+        .any(|c| c.general_category() == GeneralCategory::Format)
+    {
+        return Err(AppError::invalid("name", t.name_invisible));
     }
     if state.db.connection_name_taken(&who.org_id, name).await? {
         return Err(AppError::invalid("name", (t.name_taken)(name)));
@@ -304,11 +314,19 @@ pub async fn finish_link(
     if public_token.trim().is_empty() || public_token.len() > 512 {
         return Err(AppError::invalid("public_token", t.link_result_missing));
     }
-    let exchange = state
+    let exchange = match state
         .provider
         .exchange_public_token(public_token.trim())
         .await
-        .map_err(|e| AppError::provider(e, t))?;
+    {
+        Ok(exchange) => exchange,
+        // Merge does not know it (expired, used, made up) or it is not a token at all: the
+        // caller's input is wrong, not the provider.
+        Err(ProviderError::NotFound | ProviderError::InvalidRequest) => {
+            return Err(AppError::invalid("public_token", t.link_result_invalid))
+        }
+        Err(e) => return Err(AppError::provider(e, t)),
+    };
     let account = LinkedAccountId::from(exchange.linked_account_id.clone());
     let details = state
         .provider

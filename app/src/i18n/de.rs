@@ -132,6 +132,8 @@ pub const DE: Texts = Texts {
     activated_meanwhile: "Gleichzeitig wurde eine andere Verbindung aktiviert. Laden Sie die Seite neu und versuchen Sie es noch einmal.",
     already_deleted: "Diese Verbindung wurde bereits gelöscht.",
     link_not_this_connection: "Dieses Verknüpfungsergebnis gehört zu einer anderen Verbindung, daher wurde nichts verbunden. Bitte beginnen Sie noch einmal.",
+    link_result_invalid: "Dieses Verknüpfungsergebnis ist ungültig: Es ist abgelaufen oder wurde bereits verwendet. Bitte starten Sie die Verknüpfung noch einmal.",
+    name_invisible: "Der Name darf keine unsichtbaren Zeichen oder Steuerzeichen für die Schreibrichtung enthalten.",
     manual_note: "Vom Service-Desk eingerichtet: Wenden Sie sich zum Neu-Verknüpfen an den Service-Desk.",
     prov_token_rejected: "Die Verbindung zum HR-System wurde abgelehnt: Das Zugriffstoken ist nicht mehr gültig. Verbinden Sie das HR-System neu, oder prüfen Sie den Merge-API-Schlüssel.",
     prov_relink_needed: "Das HR-System muss neu verbunden werden: Seine Anmeldedaten sind abgelaufen oder wurden widerrufen.",

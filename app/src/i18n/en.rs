@@ -132,6 +132,8 @@ pub const EN: Texts = Texts {
     activated_meanwhile: "Another connection was activated at the same time. Reload the page and try again.",
     already_deleted: "This connection was already deleted.",
     link_not_this_connection: "This link result belongs to another connection, so nothing was connected. Please start again.",
+    link_result_invalid: "This link result is not valid: it expired or was already used. Please start linking again.",
+    name_invisible: "The name cannot contain invisible or text-direction characters.",
     manual_note: "Set up by the service desk: to relink it, contact the service desk.",
     prov_token_rejected: "The HR system connection was refused: the access token is no longer valid. Reconnect the HR system, or check the Merge API key.",
     prov_relink_needed: "The HR system needs to be reconnected: its sign-in details expired or were revoked.",

@@ -136,7 +136,7 @@ texts! {
         account_already_connected, token_rejected, id_mismatch, only_manual_replace,
         enter_new_token, token_other_account, choose_system_from_list, only_pending_revoke,
         no_token_to_reveal, manual_note, changed_meanwhile, activated_meanwhile, already_deleted,
-        link_not_this_connection,
+        link_not_this_connection, link_result_invalid, name_invisible,
         prov_token_rejected, prov_relink_needed, prov_not_found, prov_rate_limited, retry_soon,
         prov_unavailable, prov_unexpected, prov_invalid,
     }
