@@ -76,46 +76,127 @@ pub struct HrisSettings {
     pub enabled: bool,
 }
 
+/// Ids are types: a connection id cannot be passed where an organization id is expected. On the wire
+/// (JSON, server-function forms) and in the database they are plain strings.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+        #[serde(transparent)]
+        #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name(s.to_string())
+            }
+        }
+
+        /// Read access to the text (for display and comparisons); building an id from text is
+        /// explicit (`From`).
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A connection to one HR system.
+    ConnectionId
+);
+id_type!(
+    /// An organization (a customer of the admin shell).
+    OrganizationId
+);
+id_type!(
+    /// A user of the admin shell.
+    UserId
+);
+id_type!(
+    /// A magic link issued by the service desk.
+    MagicLinkId
+);
+id_type!(
+    /// A linked account at the provider (Merge's `LinkedAccount.id`).
+    LinkedAccountId
+);
+
 /// How a connection was made: through Merge Link here, or by the service desk's magic link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ConnectionKind {
     Direct,
     Manual,
 }
 
 /// Where a connection is in its life. Independent of its health and of whether it is active.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Lifecycle {
     PendingLink,
     Linked,
-    Removed,
 }
-
-/// Text names as stored and sent; one table per enum so the two directions cannot drift.
-macro_rules! text_enum {
-    ($ty:ty { $($variant:path => $text:literal),+ $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $($variant => $text),+ }
-            }
-        }
-        impl TryFrom<String> for $ty {
-            type Error = String;
-            fn try_from(s: String) -> Result<Self, String> {
-                match s.as_str() { $($text => Ok($variant),)+ _ => Err(format!("unknown value {s:?}")) }
-            }
-        }
-    };
-}
-
-text_enum!(ConnectionKind { ConnectionKind::Direct => "direct", ConnectionKind::Manual => "manual" });
-text_enum!(Lifecycle {
-    Lifecycle::PendingLink => "pending_link",
-    Lifecycle::Linked => "linked",
-    Lifecycle::Removed => "removed",
-});
 
 /// An HR system users can connect directly, from the provider's directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,8 +208,19 @@ pub struct DirectoryEntry {
 }
 
 /// The result of the last connection test (and the provider's own view of the account).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum HealthStatus {
     /// Never tested.
     Unknown,
@@ -139,17 +231,17 @@ pub enum HealthStatus {
     Failing,
 }
 
-text_enum!(HealthStatus {
-    HealthStatus::Unknown => "unknown",
-    HealthStatus::Ok => "ok",
-    HealthStatus::RelinkNeeded => "relink_needed",
-    HealthStatus::Failing => "failing",
-});
+impl HealthStatus {
+    /// The stored and CSS name, e.g. `relink_needed`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
 
 /// A connection as the admin sees it. Never carries the account token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionView {
-    pub id: String,
+    pub id: ConnectionId,
     pub kind: ConnectionKind,
     pub name: String,
     pub provider_slug: Option<String>,
@@ -164,7 +256,7 @@ pub struct ConnectionView {
     pub checked_at: Option<String>,
     /// The provider's status of the linked account, e.g. COMPLETE or RELINK_NEEDED.
     pub provider_status: Option<String>,
-    pub linked_account_id: Option<String>,
+    pub linked_account_id: Option<LinkedAccountId>,
     /// When the connection was created, formatted for display (UTC).
     pub created_at: String,
 }
@@ -172,10 +264,20 @@ pub struct ConnectionView {
 /// A Link session the browser can open: the connection it belongs to and a single-use link token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkSession {
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     pub link_token: String,
     /// The Merge Link script to load (Merge's CDN, or the sandbox's stand-in).
     pub link_script_url: String,
+}
+
+/// What Delete did at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deletion {
+    /// The linked account was deleted at the provider (or there was none yet).
+    Revoked,
+    /// The provider no longer knew the account or refused its token: its access had already ended.
+    AlreadyGoneAtProvider,
 }
 
 /// The outcome of Test Connection.
@@ -212,8 +314,8 @@ impl MagicLinkStatus {
 /// A magic link as the service desk sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MagicLinkView {
-    pub id: String,
-    pub organization_id: String,
+    pub id: MagicLinkId,
+    pub organization_id: OrganizationId,
     pub provider_slug: Option<String>,
     pub provider_name: Option<String>,
     /// Only while the link can still be used (pending and not expired).
@@ -223,7 +325,7 @@ pub struct MagicLinkView {
     pub expires_at: String,
     pub status: MagicLinkStatus,
     /// The linked account's ID, once known (from the webhook, or by polling the provider).
-    pub linked_account_id: Option<String>,
+    pub linked_account_id: Option<LinkedAccountId>,
     /// True when the account token arrived and can be revealed for handover.
     pub token_available: bool,
 }
@@ -231,6 +333,6 @@ pub struct MagicLinkView {
 /// An organization the service desk can work for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganizationOption {
-    pub id: String,
+    pub id: OrganizationId,
     pub name: String,
 }

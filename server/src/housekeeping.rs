@@ -49,7 +49,7 @@ mod tests {
         let db = Db::connect(&format!("sqlite://{}", file.display()))
             .await
             .unwrap();
-        db.upsert_organization("o", "O").await.unwrap();
+        db.upsert_organization(&"o".into(), "O").await.unwrap();
         for (id, expires_at) in [("old", 1), ("live", i64::MAX)] {
             db.insert_session(&SessionRecord {
                 id_hash: id.into(),

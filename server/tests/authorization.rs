@@ -125,6 +125,7 @@ async fn every_server_function_needs_a_session_and_its_permission(backend: Backe
 /// A snapshot of everything organization `org` has.
 async fn rows_of(app: &SecEnv, org: &str) -> String {
     let db = &app.env.state.db;
+    let org = &app::model::OrganizationId::from(org);
     format!(
         "{:?}\n{:?}\n{:?}\n{:?}",
         db.organization(org).await.unwrap(),

@@ -107,7 +107,7 @@ async fn linking_stores_the_token_sealed_and_reads_the_account() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["id"] == view.linked_account_id.clone().unwrap())
+        .find(|a| a["id"] == view.linked_account_id.as_deref().unwrap())
         .unwrap()
         .clone();
     assert_eq!(account["account_token"], token.as_str());
@@ -221,6 +221,15 @@ async fn relinking_to_another_tenant_is_refused_and_keeps_the_credentials() {
     assert_eq!(after.linked_account_id, before.linked_account_id);
     assert_eq!(after.account_token, before.account_token);
     assert!(conn::test(&env.state, &who, &view.id).await.unwrap().ok);
+    // The other tenant's new linked account is not left alive at Merge (issue 11.9).
+    let accounts = env.control(Method::GET, "/accounts", None).await["results"].clone();
+    let ids: Vec<&str> = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(ids, [view.linked_account_id.as_deref().unwrap()]);
 }
 
 #[tokio::test]
@@ -309,7 +318,9 @@ async fn another_organization_cannot_reach_a_connection() {
         conn::deactivate(&env.state, &globex, &view.id)
             .await
             .map(|_| ()),
-        conn::delete(&env.state, &globex, &view.id).await,
+        conn::delete(&env.state, &globex, &view.id)
+            .await
+            .map(|_| ()),
         conn::link_again(&env.state, &globex, &view.id)
             .await
             .map(|_| ()),
@@ -324,4 +335,217 @@ async fn another_organization_cannot_reach_a_connection() {
         (still.lifecycle, still.enabled, still.health),
         (Lifecycle::Linked, false, HealthStatus::Ok)
     );
+}
+
+/// Issue 11.1: a public token from another organization's Link session is refused, and the account
+/// it exchanged for is not kept (here or at Merge).
+#[tokio::test]
+async fn a_public_token_of_another_link_session_is_refused_and_not_kept() {
+    let env = TestEnv::start().await;
+    let acme = env.admin("Acme").await;
+    let globex = env.admin("Globex").await;
+    let mine = conn::start_direct(&env.state, &acme, "personio", "Personio")
+        .await
+        .unwrap();
+    let theirs = conn::start_direct(&env.state, &globex, "personio", "Personio")
+        .await
+        .unwrap();
+    let foreign = env
+        .complete_link(&theirs.link_token, json!({ "integration": "personio" }))
+        .await;
+    let r = conn::finish_link(&env.state, &acme, &mine.connection_id, &foreign).await;
+    assert_eq!(
+        r,
+        Err(AppError::Conflict(
+            app::i18n::EN.link_not_this_connection.into()
+        ))
+    );
+    let c = &conn::list(&env.state, &acme).await.unwrap()[0];
+    assert_eq!(
+        (c.lifecycle, c.linked_account_id.clone()),
+        (Lifecycle::PendingLink, None)
+    );
+    let origin = format!("hris-connect-{}", theirs.connection_id);
+    let accounts = env.control(Method::GET, "/accounts", None).await["results"].clone();
+    assert!(
+        !accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["end_user_origin_id"] == origin.as_str()),
+        "the exchanged account was deleted at Merge: {accounts}"
+    );
+    assert_eq!(
+        env.audit_actions(&acme.org_id, 1).await,
+        ["connection.link_refused"]
+    );
+    // This connection's own Link session still finishes it.
+    let own = env
+        .complete_link(&mine.link_token, json!({ "integration": "personio" }))
+        .await;
+    let view = conn::finish_link(&env.state, &acme, &mine.connection_id, &own)
+        .await
+        .unwrap();
+    assert_eq!(view.lifecycle, Lifecycle::Linked);
+}
+
+/// Issue 11.2: when Merge no longer knows the account or refuses its token, the access is already
+/// gone: Delete removes the connection, says so and audits it (instead of 502 on every try).
+#[tokio::test]
+async fn a_connection_whose_account_is_gone_at_merge_can_be_deleted() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    let revoked = linked(&env, &who, "personio", "Revoked").await;
+    let removed = linked(&env, &who, "hibob", "Removed").await;
+    env.control(
+        Method::POST,
+        "/faults",
+        Some(
+            json!({ "kind": "token_revoked", "account_id": revoked.linked_account_id.as_deref() }),
+        ),
+    )
+    .await;
+    env.control(
+        Method::DELETE,
+        &format!(
+            "/accounts/{}",
+            removed.linked_account_id.as_deref().unwrap()
+        ),
+        None,
+    )
+    .await;
+    for c in [&revoked, &removed] {
+        assert_eq!(
+            conn::delete(&env.state, &who, &c.id).await,
+            Ok(app::model::Deletion::AlreadyGoneAtProvider),
+            "{}",
+            c.name
+        );
+    }
+    assert!(conn::list(&env.state, &who).await.unwrap().is_empty());
+    let events = env.state.db.audit_events(&who.org_id, 1).await.unwrap();
+    assert_eq!(events[0].action.as_str(), "connection.deleted");
+    assert!(events[0].detail.contains("already gone"), "{:?}", events[0]);
+}
+
+/// Delete racing delete: one deletes; the other is told the connection was already deleted (not
+/// "not deleted" while the row is gone).
+#[tokio::test]
+async fn delete_racing_delete_has_one_winner() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    let c = linked(&env, &who, "personio", "Twice").await;
+    let (r1, r2) = tokio::join!(
+        conn::delete(&env.state, &who, &c.id),
+        conn::delete(&env.state, &who, &c.id)
+    );
+    let mut results = [r1, r2];
+    results.sort_by_key(|r| r.is_err());
+    assert!(results[0].is_ok(), "{results:?}");
+    assert!(
+        matches!(&results[1], Err(AppError::Conflict(m)) if m == app::i18n::EN.already_deleted)
+            || results[1] == Err(AppError::NotFound),
+        "{results:?}"
+    );
+    assert!(conn::list(&env.state, &who).await.unwrap().is_empty());
+}
+
+/// Issue 11.5: when Merge fails the link-token call, nothing is written, and the same name can be
+/// used again right away.
+#[tokio::test]
+async fn a_failed_start_leaves_nothing_behind() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    // The directory is cached by now, so the fault below hits the link-token call.
+    conn::start_direct(&env.state, &who, "hibob", "Warm-up")
+        .await
+        .unwrap();
+    env.control(
+        Method::POST,
+        "/faults",
+        Some(json!({ "kind": "server_error", "count": 1 })),
+    )
+    .await;
+    let r = conn::start_direct(&env.state, &who, "personio", "Personio").await;
+    assert!(matches!(&r, Err(AppError::Provider(_))), "{r:?}");
+    let names = |list: Vec<app::model::ConnectionView>| -> Vec<String> {
+        list.into_iter().map(|c| c.name).collect()
+    };
+    assert_eq!(
+        names(conn::list(&env.state, &who).await.unwrap()),
+        ["Warm-up"]
+    );
+    assert_eq!(
+        env.audit_actions(&who.org_id, 1).await,
+        ["connection.created"],
+        "only the warm-up's: no audit event for a connection that was not made"
+    );
+    assert_eq!(
+        env.state.db.audit_events(&who.org_id, 1).await.unwrap()[0].detail,
+        "Started connecting Warm-up (hibob)"
+    );
+    let s = conn::start_direct(&env.state, &who, "personio", "Personio")
+        .await
+        .unwrap();
+    assert_eq!(
+        conn::list(&env.state, &who).await.unwrap()[1].id,
+        s.connection_id
+    );
+}
+
+/// Issue 11.9: an unknown or malformed public token is the caller's error (4xx with a message),
+/// not a provider failure; the connection stays unfinished.
+#[tokio::test]
+async fn an_unknown_or_malformed_public_token_is_refused_as_invalid() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    let s = conn::start_direct(&env.state, &who, "personio", "Personio")
+        .await
+        .unwrap();
+    for token in ["no-such-public-token", "not a token/../x"] {
+        let r = conn::finish_link(&env.state, &who, &s.connection_id, token).await;
+        assert_eq!(
+            r.as_ref()
+                .map_err(|e| (e.status_code(), e.clone()))
+                .unwrap_err(),
+            (
+                422,
+                AppError::invalid("public_token", app::i18n::EN.link_result_invalid)
+            ),
+            "{token}"
+        );
+    }
+    let c = &conn::list(&env.state, &who).await.unwrap()[0];
+    assert_eq!(c.lifecycle, Lifecycle::PendingLink);
+}
+
+/// Issue 11.9: names with text-direction overrides or zero-width characters are refused, so a
+/// name cannot pose as another one.
+#[tokio::test]
+async fn names_with_invisible_or_direction_characters_are_refused() {
+    let env = TestEnv::start().await;
+    let who = env.admin("Acme").await;
+    for name in [
+        "HR\u{202E}niam",
+        "Pers\u{200B}onio",
+        "\u{2066}HR\u{2069}",
+        "HR\u{FEFF}",
+    ] {
+        let r = conn::start_direct(&env.state, &who, "personio", name).await;
+        assert_eq!(
+            r.map(|_| ()),
+            Err(AppError::invalid("name", app::i18n::EN.name_invisible)),
+            "{name:?}"
+        );
+    }
+    assert!(conn::list(&env.state, &who).await.unwrap().is_empty());
+    // Ordinary letters of other scripts are fine.
+    conn::start_direct(
+        &env.state,
+        &who,
+        "personio",
+        "Personalabteilung Zürich – 東京",
+    )
+    .await
+    .unwrap();
 }

@@ -580,7 +580,7 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
         .env
         .state
         .db
-        .magic_link("wh-org", &link_id)
+        .magic_link(&"wh-org".into(), &link_id.as_str().into())
         .await
         .unwrap()
         .unwrap()
@@ -598,7 +598,7 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
         .env
         .state
         .db
-        .magic_link("wh-org", &link_id)
+        .magic_link(&"wh-org".into(), &link_id.as_str().into())
         .await
         .unwrap()
         .unwrap();
@@ -640,12 +640,12 @@ async fn webhooks_that_can_never_be_handled_answer_200_not_503(backend: Backend)
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{res:?}");
-    let link_id = res.json()["id"].as_str().unwrap().to_string();
+    let link_id = app::model::MagicLinkId::from(res.json()["id"].as_str().unwrap());
     let link = || async {
         app.env
             .state
             .db
-            .magic_link("nul-org", &link_id)
+            .magic_link(&"nul-org".into(), &link_id)
             .await
             .unwrap()
             .unwrap()

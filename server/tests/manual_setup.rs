@@ -97,7 +97,7 @@ async fn the_seed_process_from_magic_link_to_active_connection() {
     assert_eq!(revealed, token);
     let audit = env.state.db.audit_events(&admin.org_id, 5).await.unwrap();
     assert_eq!(
-        (audit[0].action.as_str(), audit[0].actor_id.as_str()),
+        (audit[0].action.as_str(), audit[0].actor.id.as_str()),
         ("magic_link.token_revealed", "dana")
     );
 

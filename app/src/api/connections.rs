@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    model::{ConnectionView, DirectoryEntry, LinkSession, TestOutcome},
+    model::{ConnectionId, ConnectionView, Deletion, DirectoryEntry, LinkSession, TestOutcome},
 };
 
 #[cfg(feature = "ssr")]
@@ -36,38 +36,41 @@ pub async fn start_connection(slug: String, name: String) -> Result<LinkSession,
 
 /// Continue setup / Relink Flow.
 #[server(endpoint = "connections/link_again")]
-pub async fn link_again(id: String) -> Result<LinkSession, AppError> {
+pub async fn link_again(id: ConnectionId) -> Result<LinkSession, AppError> {
     let c = admin().await?;
     crate::domain::connections::link_again(&c.state, &c.identity, &id).await
 }
 
 /// Merge Link's onSuccess.
 #[server(endpoint = "connections/finish_link")]
-pub async fn finish_link(id: String, public_token: String) -> Result<ConnectionView, AppError> {
+pub async fn finish_link(
+    id: ConnectionId,
+    public_token: String,
+) -> Result<ConnectionView, AppError> {
     let c = admin().await?;
     crate::domain::connections::finish_link(&c.state, &c.identity, &id, &public_token).await
 }
 
 #[server(endpoint = "connections/test")]
-pub async fn test_connection(id: String) -> Result<TestOutcome, AppError> {
+pub async fn test_connection(id: ConnectionId) -> Result<TestOutcome, AppError> {
     let c = admin().await?;
     crate::domain::connections::test(&c.state, &c.identity, &id).await
 }
 
 #[server(endpoint = "connections/activate")]
-pub async fn activate_connection(id: String) -> Result<ConnectionView, AppError> {
+pub async fn activate_connection(id: ConnectionId) -> Result<ConnectionView, AppError> {
     let c = admin().await?;
     crate::domain::connections::activate(&c.state, &c.identity, &id).await
 }
 
 #[server(endpoint = "connections/deactivate")]
-pub async fn deactivate_connection(id: String) -> Result<ConnectionView, AppError> {
+pub async fn deactivate_connection(id: ConnectionId) -> Result<ConnectionView, AppError> {
     let c = admin().await?;
     crate::domain::connections::deactivate(&c.state, &c.identity, &id).await
 }
 
 #[server(endpoint = "connections/delete")]
-pub async fn delete_connection(id: String) -> Result<(), AppError> {
+pub async fn delete_connection(id: ConnectionId) -> Result<Deletion, AppError> {
     let c = admin().await?;
     crate::domain::connections::delete(&c.state, &c.identity, &id).await
 }

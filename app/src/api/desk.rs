@@ -4,7 +4,10 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    model::{ConnectionView, MagicLinkView, OrganizationOption},
+    model::{
+        ConnectionId, ConnectionView, MagicLinkId, MagicLinkView, OrganizationId,
+        OrganizationOption,
+    },
 };
 
 #[cfg(feature = "ssr")]
@@ -19,35 +22,44 @@ pub async fn desk_organizations() -> Result<Vec<OrganizationOption>, AppError> {
 }
 
 #[server(endpoint = "desk/magic_links")]
-pub async fn desk_magic_links(org_id: String) -> Result<Vec<MagicLinkView>, AppError> {
+pub async fn desk_magic_links(org_id: OrganizationId) -> Result<Vec<MagicLinkView>, AppError> {
     let c = desk().await?;
     crate::domain::magic_links::list(&c.state, &c.identity, &org_id).await
 }
 
 /// Creates a 7-day magic link for the organization, optionally for one HR system (`slug` empty: any).
 #[server(endpoint = "desk/issue_magic_link")]
-pub async fn issue_magic_link(org_id: String, slug: String) -> Result<MagicLinkView, AppError> {
+pub async fn issue_magic_link(
+    org_id: OrganizationId,
+    slug: String,
+) -> Result<MagicLinkView, AppError> {
     let c = desk().await?;
     let slug = Some(slug.trim()).filter(|s| !s.is_empty());
     crate::domain::magic_links::issue(&c.state, &c.identity, &org_id, slug).await
 }
 
 #[server(endpoint = "desk/revoke_magic_link")]
-pub async fn revoke_magic_link(org_id: String, id: String) -> Result<MagicLinkView, AppError> {
+pub async fn revoke_magic_link(
+    org_id: OrganizationId,
+    id: MagicLinkId,
+) -> Result<MagicLinkView, AppError> {
     let c = desk().await?;
     crate::domain::magic_links::revoke(&c.state, &c.identity, &org_id, &id).await
 }
 
 /// Reveals a used link's account token for handover; audited.
 #[server(endpoint = "desk/reveal_token")]
-pub async fn reveal_magic_link_token(org_id: String, id: String) -> Result<String, AppError> {
+pub async fn reveal_magic_link_token(
+    org_id: OrganizationId,
+    id: MagicLinkId,
+) -> Result<String, AppError> {
     let c = desk().await?;
     crate::domain::magic_links::reveal_token(&c.state, &c.identity, &org_id, &id).await
 }
 
 /// The organization's manually set-up connections, whose tokens the desk may replace.
 #[server(endpoint = "desk/connections")]
-pub async fn desk_connections(org_id: String) -> Result<Vec<ConnectionView>, AppError> {
+pub async fn desk_connections(org_id: OrganizationId) -> Result<Vec<ConnectionView>, AppError> {
     let c = desk().await?;
     let list = crate::domain::connections::list_for(&c.state, &c.identity, &org_id).await?;
     Ok(list
@@ -58,8 +70,8 @@ pub async fn desk_connections(org_id: String) -> Result<Vec<ConnectionView>, App
 
 #[server(endpoint = "desk/replace_token")]
 pub async fn replace_connection_token(
-    org_id: String,
-    id: String,
+    org_id: OrganizationId,
+    id: ConnectionId,
     token: String,
 ) -> Result<ConnectionView, AppError> {
     let c = desk().await?;

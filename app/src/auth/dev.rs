@@ -95,7 +95,7 @@ pub fn in_organization(mut identity: Identity, name: &str) -> Result<Identity, A
             "Use 1 to 80 characters, with letters or digits.",
         ));
     }
-    identity.org_id = format!("demo-{slug}");
+    identity.org_id = format!("demo-{slug}").into();
     identity.org_name = name.to_string();
     Ok(identity)
 }

@@ -199,9 +199,9 @@ impl HostTokenVerifier {
         permissions.sort_by_key(|p| p.as_str());
         permissions.dedup();
         Ok(Identity {
-            org_id: text(c.org_id, "org_id", 200)?,
+            org_id: text(c.org_id, "org_id", 200)?.into(),
             org_name: text(c.org_name, "org_name", 200)?,
-            user_id: text(c.sub, "sub", 200)?,
+            user_id: text(c.sub, "sub", 200)?.into(),
             user_name: text(c.name, "name", 200)?,
             locale,
             permissions,

@@ -6,16 +6,16 @@ pub mod session;
 
 use crate::{
     error::AppError,
-    model::{Permission, Viewer},
+    model::{OrganizationId, Permission, UserId, Viewer},
     state::{app_state, AppState, AuthMode},
 };
 
 /// The signed-in user, as the server knows them (from the session).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    pub org_id: String,
+    pub org_id: OrganizationId,
     pub org_name: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub user_name: String,
     pub locale: String,
     pub permissions: Vec<Permission>,

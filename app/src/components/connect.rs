@@ -13,7 +13,7 @@ use crate::{
     },
     error::AppError,
     i18n::use_texts,
-    model::{DirectoryEntry, LinkSession},
+    model::{ConnectionId, DirectoryEntry, LinkSession},
 };
 
 /// What the Link dialog is for.
@@ -23,7 +23,7 @@ pub enum LinkTarget {
     New(DirectoryEntry),
     /// An existing connection: finish its setup, or relink it.
     Existing {
-        id: String,
+        id: ConnectionId,
         name: String,
         relink: bool,
     },

@@ -21,7 +21,7 @@ use crate::{
     },
     error::AppError,
     i18n::use_texts,
-    model::{ConnectionKind, ConnectionView, Lifecycle},
+    model::{ConnectionId, ConnectionKind, ConnectionView, Deletion, Lifecycle},
 };
 
 /// The mutations of the connections panel, one `ServerAction` each, shared by all its forms.
@@ -178,9 +178,12 @@ impl Panel {
                         .map(|c| c.name.clone())
                 })
                 .unwrap_or_default();
-            panel.report_event(r.map(|_| {
+            panel.report_event(r.map(|d| {
                 (
-                    (t.deleted)(&name),
+                    match d {
+                        Deletion::Revoked => (t.deleted)(&name),
+                        Deletion::AlreadyGoneAtProvider => (t.deleted_already_gone)(&name),
+                    },
                     HostEvent::about("deleted", &input.id, &name),
                 )
             }))
@@ -303,7 +306,7 @@ fn kept_query() -> Vec<(String, String)> {
 #[component]
 fn AskFirst(
     kind: Confirm,
-    connection: String,
+    connection: ConnectionId,
     class: &'static str,
     label: &'static str,
     disabled: Signal<bool>,
@@ -316,7 +319,7 @@ fn AskFirst(
                 .map(|(k, v)| view! { <input type="hidden" name=k value=v/> })
                 .collect_view()}
             <input type="hidden" name="confirm" value=kind.as_str()/>
-            <input type="hidden" name="connection" value=connection/>
+            <input type="hidden" name="connection" value=connection.to_string()/>
             <button
                 type="submit"
                 class=class
@@ -449,7 +452,7 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
                             {if enabled {
                                 view! {
                                     <ActionForm action=a.deactivate>
-                                        <input type="hidden" name="id" value=id_1/>
+                                        <input type="hidden" name="id" value=id_1.to_string()/>
                                         <button type="submit" class="menu-item" disabled=busy>{t.deactivate}</button>
                                     </ActionForm>
                                 }.into_any()
@@ -461,7 +464,7 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
                             } else {
                                 view! {
                                     <ActionForm action=a.activate>
-                                        <input type="hidden" name="id" value=id_1/>
+                                        <input type="hidden" name="id" value=id_1.to_string()/>
                                         <button type="submit" class="menu-item" disabled=busy>{t.activate}</button>
                                     </ActionForm>
                                 }.into_any()
@@ -469,7 +472,7 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
                         </li>
                         <li>
                             <ActionForm action=a.test>
-                                <input type="hidden" name="id" value=id_t/>
+                                <input type="hidden" name="id" value=id_t.to_string()/>
                                 <button type="submit" class="menu-item" disabled=busy>{t.test_connection}</button>
                             </ActionForm>
                         </li>
@@ -516,7 +519,7 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
                 {(c.kind == ConnectionKind::Manual).then(|| view! {
                     <p class="health-detail">{t.manual_note}</p>
                 })}
-                {c.linked_account_id.clone().map(|a| view! { <p class="health-detail">{(t.account_id_line)(&a)}</p> })}
+                {c.linked_account_id.clone().map(|a| view! { <p class="health-detail">{(t.account_id_line)(a.as_str())}</p> })}
             </div>
             {actions}
             {move || confirm.get().map(|kind| {
@@ -536,13 +539,13 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
                 let yes = match kind {
                     Confirm::Delete => view! {
                         <ActionForm action=a.delete>
-                            <input type="hidden" name="id" value=id/>
+                            <input type="hidden" name="id" value=id.to_string()/>
                             <button type="submit" class="button" autofocus>{yes}</button>
                         </ActionForm>
                     }.into_any(),
                     Confirm::Activate => view! {
                         <ActionForm action=a.activate>
-                            <input type="hidden" name="id" value=id/>
+                            <input type="hidden" name="id" value=id.to_string()/>
                             <button type="submit" class="button" autofocus>{yes}</button>
                         </ActionForm>
                     }.into_any(),

@@ -6,13 +6,23 @@ use crate::{
     crypto::last4,
     error::AppError,
     i18n::{Texts, EN},
-    model::{ConnectionKind, ConnectionView, HealthStatus, Lifecycle, LinkSession, TestOutcome},
-    provider::{AccountToken, LinkStatus, LinkTokenRequest, PageQuery, ProviderError},
+    model::{
+        ConnectionId, ConnectionKind, ConnectionView, Deletion, HealthStatus, Lifecycle,
+        LinkSession, LinkedAccountId, OrganizationId, TestOutcome,
+    },
+    provider::{
+        AccountToken, LinkStatus, LinkTokenRequest, LinkedAccountFilter, PageQuery, ProviderError,
+    },
     state::AppState,
-    storage::{now_ms, AuditEvent, ConnectionRecord, NewConnection, StoreError},
+    storage::{
+        now_ms, AuditAction, AuditEvent, AuditSubject, ConnectionRecord, NewConnection, StoreError,
+        Tx,
+    },
 };
 
-use super::{format_time, health::HealthDetail};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+use super::{actor, format_time, health::HealthDetail};
 
 pub const NAME_MAX_CHARS: usize = 80;
 
@@ -36,45 +46,75 @@ pub async fn validate_name(
     if name.chars().any(char::is_control) {
         return Err(AppError::invalid("name", t.name_control));
     }
+    // Format characters (Unicode category Cf): text-direction overrides, zero-width spaces and
+    // joiners, byte-order marks. Invisible, they let one name pose as another.
+    if name
+        .chars()
+        .any(|c| c.general_category() == GeneralCategory::Format)
+    {
+        return Err(AppError::invalid("name", t.name_invisible));
+    }
     if state.db.connection_name_taken(&who.org_id, name).await? {
         return Err(AppError::invalid("name", (t.name_taken)(name)));
     }
     Ok(name.to_string())
 }
 
+/// The organization exists from the session's start; only its switch is read here (no write, so a
+/// concurrent writer's transaction does not hold this up).
 async fn require_enabled(state: &AppState, who: &Identity) -> Result<(), AppError> {
-    let org = state
+    let enabled = state
         .db
-        .upsert_organization(&who.org_id, &who.org_name)
-        .await?;
-    if !org.hris_enabled {
+        .organization(&who.org_id)
+        .await?
+        .is_some_and(|o| o.hris_enabled);
+    if !enabled {
         return Err(AppError::Conflict(who.texts().turn_on_first.into()));
     }
     Ok(())
 }
 
+/// Records `action` on `c` by `who`, inside the transaction of the change it describes.
 async fn audit(
-    state: &AppState,
+    tx: &mut Tx,
     who: &Identity,
-    action: &str,
+    action: AuditAction,
     c: &ConnectionRecord,
     detail: impl Into<String>,
-) -> Result<(), AppError> {
-    state
-        .db
-        .record_audit(&AuditEvent::new(
-            &who.org_id,
-            &who.user_id,
-            &who.user_name,
-            action,
-            ("connection", &c.id),
-            detail,
-        ))
-        .await?;
-    Ok(())
+) -> Result<(), StoreError> {
+    tx.record_audit(&AuditEvent::new(
+        &c.org_id,
+        actor(who),
+        action,
+        AuditSubject::Connection(c.id.clone()),
+        detail,
+    ))
+    .await
 }
 
-async fn load(state: &AppState, who: &Identity, id: &str) -> Result<ConnectionRecord, AppError> {
+/// A storage failure as the user sees it: a write that found its row gone or changed is a conflict
+/// ("changed meanwhile"); anything else is internal.
+fn stored(t: &'static Texts) -> impl Fn(StoreError) -> AppError {
+    move |e| match e {
+        StoreError::Missing | StoreError::Conflict(_) => {
+            AppError::Conflict(t.changed_meanwhile.into())
+        }
+        other => other.into(),
+    }
+}
+
+/// The connection as the transaction sees it after its writes.
+async fn reload(tx: &mut Tx, c: &ConnectionRecord) -> Result<ConnectionRecord, StoreError> {
+    tx.connection(&c.org_id, &c.id)
+        .await?
+        .ok_or(StoreError::Missing)
+}
+
+async fn load(
+    state: &AppState,
+    who: &Identity,
+    id: &ConnectionId,
+) -> Result<ConnectionRecord, AppError> {
     state
         .db
         .connection(&who.org_id, id)
@@ -114,7 +154,7 @@ pub async fn view(state: &AppState, t: &Texts, c: &ConnectionRecord) -> Connecti
         logo_url: entry.and_then(|e| e.logo_url),
         lifecycle: c.lifecycle,
         enabled: c.enabled,
-        health: HealthStatus::try_from(c.health_status.clone()).unwrap_or(HealthStatus::Unknown),
+        health: c.health_status,
         health_detail: c
             .health_detail
             .as_deref()
@@ -135,7 +175,7 @@ pub async fn list(state: &AppState, who: &Identity) -> Result<Vec<ConnectionView
 pub async fn list_for(
     state: &AppState,
     who: &Identity,
-    org_id: &str,
+    org_id: &OrganizationId,
 ) -> Result<Vec<ConnectionView>, AppError> {
     let mut out = Vec::new();
     for c in state.db.connections(org_id).await? {
@@ -144,32 +184,35 @@ pub async fn list_for(
     Ok(out)
 }
 
-fn link_request(who: &Identity, c: &ConnectionRecord) -> LinkTokenRequest {
+fn link_request(who: &Identity, origin: &str, slug: Option<&str>) -> LinkTokenRequest {
     LinkTokenRequest {
-        end_user_origin_id: c.end_user_origin_id.clone(),
+        end_user_origin_id: origin.to_string(),
         end_user_organization_name: who.org_name.clone(),
         // Merge only identifies the end user by it and sends no e-mail; we have no address of the
         // admin, so a stable per-user placeholder on a reserved domain is used.
         end_user_email_address: format!("{}@users.hris-connect.invalid", who.user_id),
-        integration: c.provider_slug.clone(),
+        integration: slug.map(str::to_string),
         magic_link: false,
         // Merge Link speaks English and German; other locales get Merge's default.
         language: Some(who.locale().code().to_string()),
     }
 }
 
+/// A Link session for connection `id` (its end-user origin id `origin`).
 async fn link_session(
     state: &AppState,
     who: &Identity,
-    c: &ConnectionRecord,
+    id: &ConnectionId,
+    origin: &str,
+    slug: Option<&str>,
 ) -> Result<LinkSession, AppError> {
     let token = state
         .provider
-        .create_link_token(&link_request(who, c))
+        .create_link_token(&link_request(who, origin, slug))
         .await
         .map_err(|e| AppError::provider(e, who.texts()))?;
     Ok(LinkSession {
-        connection_id: c.id.clone(),
+        connection_id: id.clone(),
         link_token: token.link_token,
         link_script_url: state.settings.link_script_url.clone(),
     })
@@ -194,35 +237,47 @@ pub async fn start_direct(
     {
         return Err(AppError::invalid("slug", t.cannot_connect_directly));
     }
-    let id = uuid::Uuid::new_v4().to_string();
-    let record = state
-        .db
-        .insert_connection(&NewConnection {
-            id: id.clone(),
-            org_id: who.org_id.clone(),
-            kind: ConnectionKind::Direct,
-            provider_slug: Some(slug.to_string()),
-            display_name: name.clone(),
-            end_user_origin_id: format!("hris-connect-{id}"),
-            linked_account_id: None,
-            account_token: None,
-            account_token_last4: None,
-            lifecycle: Lifecycle::PendingLink,
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => AppError::invalid("name", (t.name_taken)(&name)),
-            other => other.into(),
-        })?;
-    audit(
+    let id = ConnectionId::from(uuid::Uuid::new_v4().to_string());
+    let new = NewConnection {
+        id: id.clone(),
+        org_id: who.org_id.clone(),
+        kind: ConnectionKind::Direct,
+        provider_slug: Some(slug.to_string()),
+        display_name: name.clone(),
+        end_user_origin_id: format!("hris-connect-{id}"),
+        linked_account_id: None,
+        account_token: None,
+        account_token_last4: None,
+        lifecycle: Lifecycle::PendingLink,
+    };
+    // The link token first: if Merge fails it, nothing is written (and the name stays free).
+    let session = link_session(
         state,
         who,
-        "connection.created",
-        &record,
-        format!("Started connecting {name} ({slug})"),
+        &new.id,
+        &new.end_user_origin_id,
+        new.provider_slug.as_deref(),
     )
     .await?;
-    link_session(state, who, &record).await
+    async {
+        let mut tx = state.db.begin().await?;
+        let record = tx.insert_connection(&new).await?;
+        audit(
+            &mut tx,
+            who,
+            AuditAction::ConnectionCreated,
+            &record,
+            format!("Started connecting {name} ({slug})"),
+        )
+        .await?;
+        tx.commit().await
+    }
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict(_) => AppError::invalid("name", (t.name_taken)(&name)),
+        other => stored(t)(other),
+    })?;
+    Ok(session)
 }
 
 /// Continue setup (unfinished connection) or Relink Flow (linked one): a fresh link token for the
@@ -230,13 +285,20 @@ pub async fn start_direct(
 pub async fn link_again(
     state: &AppState,
     who: &Identity,
-    id: &str,
+    id: &ConnectionId,
 ) -> Result<LinkSession, AppError> {
     let c = load(state, who, id).await?;
     if c.kind != ConnectionKind::Direct {
         return Err(AppError::Conflict(who.texts().set_up_by_desk.into()));
     }
-    link_session(state, who, &c).await
+    link_session(
+        state,
+        who,
+        &c.id,
+        &c.end_user_origin_id,
+        c.provider_slug.as_deref(),
+    )
+    .await
 }
 
 /// Link's onSuccess: exchanges the public token, checks the account and stores its token sealed.
@@ -244,7 +306,7 @@ pub async fn link_again(
 pub async fn finish_link(
     state: &AppState,
     who: &Identity,
-    id: &str,
+    id: &ConnectionId,
     public_token: &str,
 ) -> Result<ConnectionView, AppError> {
     let t = who.texts();
@@ -252,75 +314,108 @@ pub async fn finish_link(
     if public_token.trim().is_empty() || public_token.len() > 512 {
         return Err(AppError::invalid("public_token", t.link_result_missing));
     }
-    let exchange = state
+    let exchange = match state
         .provider
         .exchange_public_token(public_token.trim())
         .await
-        .map_err(|e| AppError::provider(e, t))?;
-    if let Some(existing) = &c.linked_account_id {
-        if existing != &exchange.linked_account_id {
-            tracing::warn!(connection = %c.id, "relink returned a different linked account; refused");
-            audit(
-                state,
-                who,
-                "connection.relink_refused",
-                &c,
-                "Relink refused: a different HR tenant was linked",
-            )
-            .await?;
-            return Err(AppError::Conflict(t.different_account.into()));
+    {
+        Ok(exchange) => exchange,
+        // Merge does not know it (expired, used, made up) or it is not a token at all: the
+        // caller's input is wrong, not the provider.
+        Err(ProviderError::NotFound | ProviderError::InvalidRequest) => {
+            return Err(AppError::invalid("public_token", t.link_result_invalid))
         }
-    }
+        Err(e) => return Err(AppError::provider(e, t)),
+    };
+    let account = LinkedAccountId::from(exchange.linked_account_id.clone());
     let details = state
         .provider
         .account_details(&exchange.account_token)
         .await
         .map_err(|e| AppError::provider(e, t))?;
+    // The account must come from this connection's Link session (Merge keeps the end-user origin id
+    // of the link token we issued for it), and a relink must return the account already linked.
+    let refusal = if details.end_user_origin_id.as_deref() != Some(c.end_user_origin_id.as_str()) {
+        tracing::warn!(connection = %c.id, "public token of another Link session; refused");
+        Some((
+            AuditAction::ConnectionLinkRefused,
+            "Link refused: the public token came from another Link session",
+            t.link_not_this_connection,
+        ))
+    } else if c.linked_account_id.as_ref().is_some_and(|e| e != &account) {
+        tracing::warn!(connection = %c.id, "relink returned a different linked account; refused");
+        Some((
+            AuditAction::ConnectionRelinkRefused,
+            "Relink refused: a different HR tenant was linked",
+            t.different_account,
+        ))
+    } else {
+        None
+    };
+    if let Some((action, detail, message)) = refusal {
+        // Not kept: the account exchanged for is deleted at Merge too, so it does not linger there
+        // with a token nobody holds.
+        if let Err(e) = state.provider.delete_account(&exchange.account_token).await {
+            tracing::warn!(error = ?e, connection = %c.id, "refused account could not be deleted at the provider");
+        }
+        async {
+            let mut tx = state.db.begin().await?;
+            audit(&mut tx, who, action, &c, detail).await?;
+            tx.commit().await
+        }
+        .await
+        .map_err(stored(t))?;
+        return Err(AppError::Conflict(message.into()));
+    }
     let token = exchange.account_token.expose();
-    state
-        .db
-        .set_connection_linked(
-            &who.org_id,
+    let (health, detail) = HealthDetail::of_status(&details.status);
+    let relinked = c.linked_account_id.is_some();
+    let c = async {
+        let mut tx = state.db.begin().await?;
+        tx.set_connection_linked(
+            &c.org_id,
             &c.id,
-            &exchange.linked_account_id,
+            &account,
             &state.keyring.seal(token),
             &last4(token),
         )
         .await?;
-    let (health, detail) = HealthDetail::of_status(&details.status);
-    state
-        .db
-        .set_connection_health(
-            &who.org_id,
+        tx.set_connection_health(
+            &c.org_id,
             &c.id,
-            health.as_str(),
+            health,
             Some(&detail.code()),
             Some(details.status.as_str()),
             now_ms(),
         )
         .await?;
-    let relinked = c.linked_account_id.is_some();
-    let c = load(state, who, id).await?;
-    audit(
-        state,
-        who,
-        if relinked {
-            "connection.relinked"
-        } else {
-            "connection.linked"
-        },
-        &c,
-        format!(
-            "{} linked to account {}",
-            c.display_name, exchange.linked_account_id
-        ),
-    )
-    .await?;
+        audit(
+            &mut tx,
+            who,
+            if relinked {
+                AuditAction::ConnectionRelinked
+            } else {
+                AuditAction::ConnectionLinked
+            },
+            &c,
+            format!("{} linked to account {account}", c.display_name),
+        )
+        .await?;
+        let c = reload(&mut tx, &c).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+    .await
+    .map_err(stored(t))?;
     Ok(view(state, t, &c).await)
 }
 
 /// Test Connection: account details plus a one-record read; the result becomes the health.
-pub async fn test(state: &AppState, who: &Identity, id: &str) -> Result<TestOutcome, AppError> {
+pub async fn test(
+    state: &AppState,
+    who: &Identity,
+    id: &ConnectionId,
+) -> Result<TestOutcome, AppError> {
     let t = who.texts();
     let c = load(state, who, id).await?;
     let token = token_of(state, t, &c)?;
@@ -352,26 +447,31 @@ pub async fn test(state: &AppState, who: &Identity, id: &str) -> Result<TestOutc
         }
     };
     let now = now_ms();
-    state
-        .db
-        .set_connection_health(
-            &who.org_id,
+    let c = async {
+        let mut tx = state.db.begin().await?;
+        tx.set_connection_health(
+            &c.org_id,
             &c.id,
-            health.as_str(),
+            health,
             Some(&detail.code()),
             provider_status.as_deref(),
             now,
         )
         .await?;
-    audit(
-        state,
-        who,
-        "connection.tested",
-        &c,
-        format!("Test Connection: {}", detail.message(&EN)),
-    )
-    .await?;
-    let c = load(state, who, id).await?;
+        audit(
+            &mut tx,
+            who,
+            AuditAction::ConnectionTested,
+            &c,
+            format!("Test Connection: {}", detail.message(&EN)),
+        )
+        .await?;
+        let c = reload(&mut tx, &c).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+    .await
+    .map_err(stored(t))?;
     Ok(TestOutcome {
         ok: health == HealthStatus::Ok,
         message: detail.message(t),
@@ -380,18 +480,19 @@ pub async fn test(state: &AppState, who: &Identity, id: &str) -> Result<TestOutc
     })
 }
 
-/// Activate: makes this the organization's one active source of employee data.
+/// Activate: makes this the organization's one active source of employee data. The database keeps
+/// it the only one; if another connection was activated meanwhile (by another admin or another
+/// instance), this activation is refused rather than silently replacing it.
 pub async fn activate(
     state: &AppState,
     who: &Identity,
-    id: &str,
+    id: &ConnectionId,
 ) -> Result<ConnectionView, AppError> {
     require_enabled(state, who).await?;
+    let t = who.texts();
     let c = load(state, who, id).await?;
     if c.lifecycle != Lifecycle::Linked {
-        return Err(AppError::Conflict(
-            who.texts().finish_before_activating.into(),
-        ));
+        return Err(AppError::Conflict(t.finish_before_activating.into()));
     }
     let previous = state
         .db
@@ -399,82 +500,126 @@ pub async fn activate(
         .await?
         .into_iter()
         .find(|o| o.enabled && o.id != c.id);
-    state
-        .db
-        .set_connection_enabled(&who.org_id, &c.id, true)
-        .await?;
-    if let Some(p) = &previous {
+    let c = async {
+        let mut tx = state.db.begin().await?;
+        tx.activate_connection(&c.org_id, &c.id, previous.as_ref().map(|p| &p.id))
+            .await?;
+        if let Some(p) = &previous {
+            audit(
+                &mut tx,
+                who,
+                AuditAction::ConnectionDeactivated,
+                p,
+                format!(
+                    "{} deactivated: {} was activated",
+                    p.display_name, c.display_name
+                ),
+            )
+            .await?;
+        }
         audit(
-            state,
+            &mut tx,
             who,
-            "connection.deactivated",
-            p,
-            format!(
-                "{} deactivated: {} was activated",
-                p.display_name, c.display_name
-            ),
+            AuditAction::ConnectionActivated,
+            &c,
+            format!("{} activated", c.display_name),
         )
         .await?;
+        let c = reload(&mut tx, &c).await?;
+        tx.commit().await?;
+        Ok(c)
     }
-    audit(
-        state,
-        who,
-        "connection.activated",
-        &c,
-        format!("{} activated", c.display_name),
-    )
-    .await?;
-    Ok(view(state, who.texts(), &load(state, who, id).await?).await)
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict(_) => AppError::Conflict(t.activated_meanwhile.into()),
+        other => stored(t)(other),
+    })?;
+    Ok(view(state, t, &c).await)
 }
 
 /// Deactivate: stops using the connection and keeps its credentials.
 pub async fn deactivate(
     state: &AppState,
     who: &Identity,
-    id: &str,
+    id: &ConnectionId,
 ) -> Result<ConnectionView, AppError> {
+    let t = who.texts();
     let c = load(state, who, id).await?;
-    state
-        .db
-        .set_connection_enabled(&who.org_id, &c.id, false)
+    let c = async {
+        let mut tx = state.db.begin().await?;
+        tx.deactivate_connection(&c.org_id, &c.id).await?;
+        audit(
+            &mut tx,
+            who,
+            AuditAction::ConnectionDeactivated,
+            &c,
+            format!("{} deactivated", c.display_name),
+        )
         .await?;
-    audit(
-        state,
-        who,
-        "connection.deactivated",
-        &c,
-        format!("{} deactivated", c.display_name),
-    )
-    .await?;
-    Ok(view(state, who.texts(), &load(state, who, id).await?).await)
+        let c = reload(&mut tx, &c).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+    .await
+    .map_err(stored(t))?;
+    Ok(view(state, t, &c).await)
 }
 
 /// Delete (or Remove, for an unfinished connection): revokes the linked account at the provider,
 /// then removes it here. If the provider refuses, nothing is removed.
-pub async fn delete(state: &AppState, who: &Identity, id: &str) -> Result<(), AppError> {
+pub async fn delete(
+    state: &AppState,
+    who: &Identity,
+    id: &ConnectionId,
+) -> Result<Deletion, AppError> {
     let t = who.texts();
     let c = load(state, who, id).await?;
+    let mut outcome = Deletion::Revoked;
     if c.account_token.is_some() {
         let token = token_of(state, t, &c)?;
         match state.provider.delete_account(&token).await {
-            // Already gone at the provider: nothing left to revoke.
-            Ok(()) | Err(ProviderError::NotFound) => {}
+            Ok(()) => {}
+            // Merge no longer knows the account, or refuses its token (removed there, or revoked):
+            // its access has already ended and nothing is left to revoke. A refused token could
+            // also mean our API key is refused; listing with the API key alone tells them apart.
+            Err(ProviderError::NotFound) => outcome = Deletion::AlreadyGoneAtProvider,
+            Err(ProviderError::TokenRejected) => {
+                let filter = LinkedAccountFilter {
+                    end_user_origin_id: Some(c.end_user_origin_id.clone()),
+                    ..Default::default()
+                };
+                if let Err(e) = state.provider.linked_accounts(&filter).await {
+                    tracing::warn!(error = ?e, "provider refused the API key while deleting");
+                    return Err(AppError::Provider((t.not_deleted)(&e.message(t))));
+                }
+                outcome = Deletion::AlreadyGoneAtProvider;
+            }
             Err(e) => {
                 tracing::warn!(error = ?e, "provider refused to delete the account");
                 return Err(AppError::Provider((t.not_deleted)(&e.message(t))));
             }
         }
     }
-    state.db.delete_connection(&who.org_id, &c.id).await?;
-    audit(
-        state,
-        who,
-        "connection.deleted",
-        &c,
-        format!("{} deleted", c.display_name),
-    )
-    .await?;
-    Ok(())
+    let detail = match outcome {
+        Deletion::Revoked => format!("{} deleted", c.display_name),
+        Deletion::AlreadyGoneAtProvider => format!(
+            "{} deleted; its account was already gone at Merge (unknown or token refused)",
+            c.display_name
+        ),
+    };
+    async {
+        let mut tx = state.db.begin().await?;
+        tx.delete_connection(&c.org_id, &c.id).await?;
+        audit(&mut tx, who, AuditAction::ConnectionDeleted, &c, detail).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+    .await
+    .map_err(|e| match e {
+        // Someone else deleted it first: it is gone, as asked, but this request did not do it.
+        StoreError::Missing => AppError::Conflict(t.already_deleted.into()),
+        other => stored(t)(other),
+    })
 }
 
 /// Other HR systems → Add connection: an account linked through the service desk's magic link.
@@ -497,52 +642,66 @@ pub async fn add_manual(
     if token.is_empty() || token.len() > 1000 {
         return Err(AppError::invalid("token", t.enter_token));
     }
-    let details = verify_token(state, t, token, account_id).await?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let record = state
-        .db
-        .insert_connection(&NewConnection {
-            id: id.clone(),
-            org_id: who.org_id.clone(),
-            kind: ConnectionKind::Manual,
-            provider_slug: details.integration_slug.clone(),
-            display_name: name.clone(),
-            end_user_origin_id: details
-                .end_user_origin_id
-                .clone()
-                .unwrap_or_else(|| format!("hris-connect-manual-{id}")),
-            linked_account_id: Some(account_id.to_string()),
-            account_token: Some(state.keyring.seal(token)),
-            account_token_last4: Some(last4(token)),
-            lifecycle: Lifecycle::Linked,
-        })
-        .await
-        .map_err(|e| match e {
-            // The name was checked just before; a conflict now is the linked account's origin id.
-            StoreError::Conflict(_) => AppError::invalid("account_id", t.account_already_connected),
-            other => other.into(),
-        })?;
+    let account_id = LinkedAccountId::from(account_id);
+    let details = verify_token(state, t, token, &account_id).await?;
+    let id = ConnectionId::from(uuid::Uuid::new_v4().to_string());
+    let new = NewConnection {
+        id: id.clone(),
+        org_id: who.org_id.clone(),
+        kind: ConnectionKind::Manual,
+        provider_slug: details.integration_slug.clone(),
+        display_name: name.clone(),
+        end_user_origin_id: details
+            .end_user_origin_id
+            .clone()
+            .unwrap_or_else(|| format!("hris-connect-manual-{id}")),
+        linked_account_id: Some(account_id.clone()),
+        account_token: Some(state.keyring.seal(token)),
+        account_token_last4: Some(last4(token)),
+        lifecycle: Lifecycle::Linked,
+    };
     let (health, detail) = HealthDetail::of_status(&details.status);
-    state
-        .db
-        .set_connection_health(
-            &who.org_id,
-            &id,
-            health.as_str(),
+    let stored_result = async {
+        let mut tx = state.db.begin().await?;
+        let record = tx.insert_connection(&new).await?;
+        tx.set_connection_health(
+            &record.org_id,
+            &record.id,
+            health,
             Some(&detail.code()),
             Some(details.status.as_str()),
             now_ms(),
         )
         .await?;
-    audit(
-        state,
-        who,
-        "connection.added_manually",
-        &record,
-        format!("{name} added with account {account_id}"),
-    )
-    .await?;
-    Ok(view(state, t, &load(state, who, &id).await?).await)
+        audit(
+            &mut tx,
+            who,
+            AuditAction::ConnectionAddedManually,
+            &record,
+            format!("{name} added with account {account_id}"),
+        )
+        .await?;
+        let record = reload(&mut tx, &record).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+    .await;
+    let record = match stored_result {
+        Ok(r) => r,
+        // Either the name (taken by a concurrent add since it was checked) or the linked account's
+        // origin id (already connected): the name decides which.
+        Err(StoreError::Conflict(_)) => {
+            return Err(
+                if state.db.connection_name_taken(&who.org_id, &name).await? {
+                    AppError::invalid("name", (t.name_taken)(&name))
+                } else {
+                    AppError::invalid("account_id", t.account_already_connected)
+                },
+            )
+        }
+        Err(other) => return Err(stored(t)(other)),
+    };
+    Ok(view(state, t, &record).await)
 }
 
 /// Checks that `token` opens the linked account `account_id`. Errors name the field they belong to.
@@ -550,7 +709,7 @@ async fn verify_token(
     state: &AppState,
     t: &Texts,
     token: &str,
-    account_id: &str,
+    account_id: &LinkedAccountId,
 ) -> Result<crate::provider::AccountDetails, AppError> {
     let details = match state
         .provider
@@ -568,7 +727,7 @@ async fn verify_token(
             ))
         }
     };
-    if details.id.as_deref() != Some(account_id) {
+    if details.id.as_deref() != Some(account_id.as_str()) {
         return Err(AppError::invalid("account_id", t.id_mismatch));
     }
     Ok(details)
@@ -578,8 +737,8 @@ async fn verify_token(
 pub async fn replace_token(
     state: &AppState,
     who: &Identity,
-    org_id: &str,
-    id: &str,
+    org_id: &OrganizationId,
+    id: &ConnectionId,
     token: &str,
 ) -> Result<ConnectionView, AppError> {
     let t = who.texts();
@@ -604,31 +763,29 @@ pub async fn replace_token(
             }
             other => other,
         })?;
-    state
-        .db
-        .set_connection_linked(
-            org_id,
+    let c = async {
+        let mut tx = state.db.begin().await?;
+        tx.set_connection_linked(
+            &c.org_id,
             &c.id,
             &account_id,
             &state.keyring.seal(token),
             &last4(token),
         )
         .await?;
-    state
-        .db
-        .record_audit(&AuditEvent::new(
-            org_id,
-            &who.user_id,
-            &who.user_name,
-            "connection.token_replaced",
-            ("connection", &c.id),
+        audit(
+            &mut tx,
+            who,
+            AuditAction::ConnectionTokenReplaced,
+            &c,
             format!("Token of {} replaced by the service desk", c.display_name),
-        ))
+        )
         .await?;
-    let c = state
-        .db
-        .connection(org_id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+        let c = reload(&mut tx, &c).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+    .await
+    .map_err(stored(t))?;
     Ok(view(state, t, &c).await)
 }

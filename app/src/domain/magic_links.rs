@@ -4,10 +4,16 @@
 use crate::{
     auth::Identity,
     error::AppError,
-    model::{MagicLinkStatus, MagicLinkView, OrganizationOption},
+    model::{
+        LinkedAccountId, MagicLinkId, MagicLinkStatus, MagicLinkView, OrganizationId,
+        OrganizationOption,
+    },
     provider::{LinkTokenRequest, LinkedAccountFilter, MAGIC_LINK_EXPIRY_MINS},
     state::AppState,
-    storage::{now_ms, AuditEvent, MagicLinkRecord, NewMagicLink},
+    storage::{
+        now_ms, AuditAction, AuditEvent, AuditSubject, MagicLinkRecord, MagicLinkState,
+        NewMagicLink, StoreError, Tx,
+    },
 };
 
 use super::format_time;
@@ -17,11 +23,11 @@ use crate::i18n::Texts;
 pub const MAGIC_LINK_LIFETIME_MS: i64 = MAGIC_LINK_EXPIRY_MINS as i64 * 60 * 1000;
 
 pub fn status(m: &MagicLinkRecord, now: i64) -> MagicLinkStatus {
-    match m.state.as_str() {
-        "used" => MagicLinkStatus::Used,
-        "revoked" => MagicLinkStatus::Revoked,
-        _ if now >= m.expires_at => MagicLinkStatus::Expired,
-        _ => MagicLinkStatus::Pending,
+    match m.state {
+        MagicLinkState::Used => MagicLinkStatus::Used,
+        MagicLinkState::Revoked => MagicLinkStatus::Revoked,
+        MagicLinkState::Pending if now >= m.expires_at => MagicLinkStatus::Expired,
+        MagicLinkState::Pending => MagicLinkStatus::Pending,
     }
 }
 
@@ -80,28 +86,24 @@ async fn view(
 }
 
 async fn audit(
-    state: &AppState,
+    tx: &mut Tx,
     who: &Identity,
-    org_id: &str,
-    action: &str,
-    id: &str,
+    org_id: &OrganizationId,
+    action: AuditAction,
+    id: &MagicLinkId,
     detail: String,
-) -> Result<(), AppError> {
-    state
-        .db
-        .record_audit(&AuditEvent::new(
-            org_id,
-            &who.user_id,
-            &who.user_name,
-            action,
-            ("magic_link", id),
-            detail,
-        ))
-        .await?;
-    Ok(())
+) -> Result<(), StoreError> {
+    tx.record_audit(&AuditEvent::new(
+        org_id,
+        super::actor(who),
+        action,
+        AuditSubject::MagicLink(id.clone()),
+        detail,
+    ))
+    .await
 }
 
-async fn organization_name(state: &AppState, org_id: &str) -> Result<String, AppError> {
+async fn organization_name(state: &AppState, org_id: &OrganizationId) -> Result<String, AppError> {
     Ok(state
         .db
         .organization(org_id)
@@ -114,7 +116,7 @@ async fn organization_name(state: &AppState, org_id: &str) -> Result<String, App
 pub async fn issue(
     state: &AppState,
     who: &Identity,
-    org_id: &str,
+    org_id: &OrganizationId,
     slug: Option<&str>,
 ) -> Result<MagicLinkView, AppError> {
     let org_name = organization_name(state, org_id).await?;
@@ -131,7 +133,7 @@ pub async fn issue(
             ));
         }
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = MagicLinkId::from(uuid::Uuid::new_v4().to_string());
     let origin = format!("hris-connect-ml-{id}");
     let token = state
         .provider
@@ -150,29 +152,29 @@ pub async fn issue(
         AppError::internal("magic link", "the provider returned no magic_link_url")
     })?;
     let issued_at = now_ms();
-    let record = state
-        .db
-        .insert_magic_link(&NewMagicLink {
-            id: id.clone(),
-            org_id: org_id.to_string(),
-            provider_slug: slug.map(str::to_string),
-            end_user_origin_id: origin,
-            url: state.keyring.seal(&url),
-            issued_by_id: who.user_id.clone(),
-            issued_by_name: who.user_name.clone(),
-            issued_at,
-            expires_at: issued_at + MAGIC_LINK_LIFETIME_MS,
-        })
-        .await?;
+    let new = NewMagicLink {
+        id: id.clone(),
+        org_id: org_id.clone(),
+        provider_slug: slug.map(str::to_string),
+        end_user_origin_id: origin,
+        url: state.keyring.seal(&url),
+        issued_by_id: who.user_id.clone(),
+        issued_by_name: who.user_name.clone(),
+        issued_at,
+        expires_at: issued_at + MAGIC_LINK_LIFETIME_MS,
+    };
+    let mut tx = state.db.begin().await?;
+    let record = tx.insert_magic_link(&new).await?;
     audit(
-        state,
+        &mut tx,
         who,
         org_id,
-        "magic_link.issued",
+        AuditAction::MagicLinkIssued,
         &id,
         format!("Magic link issued for {org_name}"),
     )
     .await?;
+    tx.commit().await?;
     view(state, who.texts(), &record, issued_at).await
 }
 
@@ -181,12 +183,13 @@ pub async fn issue(
 pub async fn list(
     state: &AppState,
     who: &Identity,
-    org_id: &str,
+    org_id: &OrganizationId,
 ) -> Result<Vec<MagicLinkView>, AppError> {
     let now = now_ms();
     let mut out = Vec::new();
     for mut m in state.db.magic_links(org_id).await? {
-        if m.state == "pending" && m.linked_account_id.is_none() && now < m.expires_at {
+        if m.state == MagicLinkState::Pending && m.linked_account_id.is_none() && now < m.expires_at
+        {
             let filter = LinkedAccountFilter {
                 end_user_origin_id: Some(m.end_user_origin_id.clone()),
                 ..Default::default()
@@ -194,11 +197,12 @@ pub async fn list(
             match state.provider.linked_accounts(&filter).await {
                 Ok(accounts) => {
                     if let Some(a) = accounts.first() {
+                        let account = LinkedAccountId::from(a.id.clone());
                         state
                             .db
-                            .set_magic_link_account(org_id, &m.id, &a.id)
+                            .set_magic_link_account(org_id, &m.id, &account)
                             .await?;
-                        m.linked_account_id = Some(a.id.clone());
+                        m.linked_account_id = Some(account);
                     }
                 }
                 Err(e) => tracing::warn!(error = ?e, "polling linked accounts failed"),
@@ -212,42 +216,52 @@ pub async fn list(
 pub async fn revoke(
     state: &AppState,
     who: &Identity,
-    org_id: &str,
-    id: &str,
+    org_id: &OrganizationId,
+    id: &MagicLinkId,
 ) -> Result<MagicLinkView, AppError> {
+    let t = who.texts();
     let m = state
         .db
         .magic_link(org_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if status(&m, now_ms()) != MagicLinkStatus::Pending
-        || !state.db.revoke_magic_link(org_id, id).await?
-    {
-        return Err(AppError::Conflict(who.texts().only_pending_revoke.into()));
+    if status(&m, now_ms()) != MagicLinkStatus::Pending {
+        return Err(AppError::Conflict(t.only_pending_revoke.into()));
     }
-    audit(
-        state,
-        who,
-        org_id,
-        "magic_link.revoked",
-        id,
-        "Magic link revoked".into(),
-    )
-    .await?;
-    let m = state
-        .db
-        .magic_link(org_id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    view(state, who.texts(), &m, now_ms()).await
+    let m = async {
+        let mut tx = state.db.begin().await?;
+        tx.revoke_magic_link(org_id, id).await?;
+        audit(
+            &mut tx,
+            who,
+            org_id,
+            AuditAction::MagicLinkRevoked,
+            id,
+            "Magic link revoked".into(),
+        )
+        .await?;
+        let m = tx
+            .magic_link(org_id, id)
+            .await?
+            .ok_or(StoreError::Missing)?;
+        tx.commit().await?;
+        Ok(m)
+    }
+    .await
+    .map_err(|e| match e {
+        // Used or revoked meanwhile.
+        StoreError::Missing => AppError::Conflict(t.only_pending_revoke.into()),
+        other => other.into(),
+    })?;
+    view(state, t, &m, now_ms()).await
 }
 
 /// Reveals the account token of a used magic link for handover to the admin. Every reveal is audited.
 pub async fn reveal_token(
     state: &AppState,
     who: &Identity,
-    org_id: &str,
-    id: &str,
+    org_id: &OrganizationId,
+    id: &MagicLinkId,
 ) -> Result<String, AppError> {
     let m = state
         .db
@@ -262,11 +276,12 @@ pub async fn reveal_token(
         .keyring
         .open(sealed)
         .map_err(|e| AppError::internal("magic link token", e))?;
+    let mut tx = state.db.begin().await?;
     audit(
-        state,
+        &mut tx,
         who,
         org_id,
-        "magic_link.token_revealed",
+        AuditAction::MagicLinkTokenRevealed,
         id,
         format!(
             "Token of account {} revealed",
@@ -274,7 +289,8 @@ pub async fn reveal_token(
         ),
     )
     .await?;
-    tracing::info!(user = %who.user_id, magic_link = id, "magic link token revealed");
+    tx.commit().await?;
+    tracing::info!(user = %who.user_id, magic_link = %id, "magic link token revealed");
     Ok(token)
 }
 
@@ -283,7 +299,7 @@ mod tests {
     use super::*;
     use crate::crypto::Sealed;
 
-    fn record(state: &str, issued_at: i64) -> MagicLinkRecord {
+    fn record(state: MagicLinkState, issued_at: i64) -> MagicLinkRecord {
         MagicLinkRecord {
             id: "m".into(),
             org_id: "o".into(),
@@ -297,7 +313,7 @@ mod tests {
             issued_by_name: "D".into(),
             issued_at,
             expires_at: issued_at + MAGIC_LINK_LIFETIME_MS,
-            state: state.into(),
+            state,
             linked_account_id: None,
             account_token: None,
             used_at: None,
@@ -308,7 +324,7 @@ mod tests {
     #[test]
     fn expiry_is_seven_days_after_issue() {
         assert_eq!(MAGIC_LINK_LIFETIME_MS, 7 * 24 * 3600 * 1000);
-        let m = record("pending", 1_000);
+        let m = record(MagicLinkState::Pending, 1_000);
         assert_eq!(
             status(&m, 1_000 + MAGIC_LINK_LIFETIME_MS - 1),
             MagicLinkStatus::Pending
@@ -317,7 +333,13 @@ mod tests {
             status(&m, 1_000 + MAGIC_LINK_LIFETIME_MS),
             MagicLinkStatus::Expired
         );
-        assert_eq!(status(&record("used", 0), i64::MAX), MagicLinkStatus::Used);
-        assert_eq!(status(&record("revoked", 0), 1), MagicLinkStatus::Revoked);
+        assert_eq!(
+            status(&record(MagicLinkState::Used, 0), i64::MAX),
+            MagicLinkStatus::Used
+        );
+        assert_eq!(
+            status(&record(MagicLinkState::Revoked, 0), 1),
+            MagicLinkStatus::Revoked
+        );
     }
 }

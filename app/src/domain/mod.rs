@@ -8,7 +8,15 @@ pub mod magic_links;
 pub mod organization;
 pub mod webhooks;
 
-use crate::i18n::Texts;
+use crate::{auth::Identity, i18n::Texts, storage::Actor};
+
+/// The signed-in user as the author of audit events.
+pub(crate) fn actor(who: &Identity) -> Actor {
+    Actor {
+        id: who.user_id.clone(),
+        name: who.user_name.clone(),
+    }
+}
 
 /// A time for display, in the reader's language: "24 Nov 2026, 15:20 UTC", "24.11.2026, 15:20 UTC".
 pub fn format_time(ms: i64, t: &Texts) -> String {

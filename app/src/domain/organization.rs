@@ -4,7 +4,7 @@ use crate::{
     auth::Identity,
     error::AppError,
     model::HrisSettings,
-    storage::{AuditEvent, Db},
+    storage::{AuditAction, AuditEvent, AuditSubject, Db},
 };
 
 pub async fn hris_settings(db: &Db, who: &Identity) -> Result<HrisSettings, AppError> {
@@ -23,23 +23,24 @@ pub async fn set_hris_enabled(
 ) -> Result<HrisSettings, AppError> {
     let before = hris_settings(db, who).await?;
     if before.enabled != enabled {
-        db.set_hris_enabled(&who.org_id, enabled).await?;
-        db.record_audit(&AuditEvent::new(
+        let mut tx = db.begin().await?;
+        tx.set_hris_enabled(&who.org_id, enabled).await?;
+        tx.record_audit(&AuditEvent::new(
             &who.org_id,
-            &who.user_id,
-            &who.user_name,
+            super::actor(who),
             if enabled {
-                "hris.enabled"
+                AuditAction::HrisEnabled
             } else {
-                "hris.disabled"
+                AuditAction::HrisDisabled
             },
-            ("organization", &who.org_id),
+            AuditSubject::Organization(who.org_id.clone()),
             format!(
                 "HRIS Integration turned {}",
                 if enabled { "on" } else { "off" }
             ),
         ))
         .await?;
+        tx.commit().await?;
     }
     hris_settings(db, who).await
 }

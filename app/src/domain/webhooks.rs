@@ -3,7 +3,12 @@
 
 use serde_json::Value;
 
-use crate::{error::AppError, state::AppState};
+use crate::{
+    error::AppError,
+    model::LinkedAccountId,
+    state::AppState,
+    storage::{Actor, AuditAction, AuditEvent, AuditSubject, StoreError},
+};
 
 /// Acts on one verified webhook payload. Unknown events and shapes are accepted and ignored (Merge's
 /// dashboard "Send test POST" sends a ping that is not an event). Errors other than
@@ -37,12 +42,32 @@ async fn linked(state: &AppState, payload: &Value) -> Result<(), AppError> {
     ] {
         crate::input::check(field, value).map_err(|e| AppError::BadRequest(e.to_string()))?;
     }
-    let used = state
-        .db
-        .use_magic_link(origin, account_id, &state.keyring.seal(token))
+    let account = LinkedAccountId::from(account_id);
+    // The link's use and its audit event are one change.
+    let used = async {
+        let mut tx = state.db.begin().await?;
+        let (org_id, link_id) = tx
+            .use_magic_link(origin, &account, &state.keyring.seal(token))
+            .await?;
+        tx.record_audit(&AuditEvent::new(
+            &org_id,
+            Actor {
+                id: "merge".into(),
+                name: "Merge (webhook)".into(),
+            },
+            AuditAction::MagicLinkUsed,
+            AuditSubject::MagicLink(link_id),
+            format!("Magic link used: account {account} linked"),
+        ))
         .await?;
-    if used {
-        tracing::info!(linked_account = account_id, "magic link used");
+        tx.commit().await
+    }
+    .await;
+    match used {
+        Ok(()) => tracing::info!(linked_account = account_id, "magic link used"),
+        // Not a pending magic link of ours (a direct connection, or a repeated delivery).
+        Err(StoreError::Missing) => {}
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }

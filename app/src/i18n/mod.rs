@@ -144,13 +144,14 @@ texts! {
         health_incomplete, finish_before_activating, enter_account_id, enter_token,
         account_already_connected, token_rejected, id_mismatch, only_manual_replace,
         enter_new_token, token_other_account, choose_system_from_list, only_pending_revoke,
-        no_token_to_reveal, manual_note,
+        no_token_to_reveal, manual_note, changed_meanwhile, activated_meanwhile, already_deleted,
+        link_not_this_connection, link_result_invalid, name_invisible,
         prov_token_rejected, prov_relink_needed, prov_not_found, prov_rate_limited, retry_soon,
         prov_unavailable, prov_timed_out, prov_unexpected, prov_invalid,
     }
     one {
         integration_for, dialog_connect, dialog_relink, dialog_finish, is_connected, now_active,
-        deactivated, deleted, actions_for, account_id_line, confirm_delete_title,
+        deactivated, deleted, deleted_already_gone, actions_for, account_id_line, confirm_delete_title,
         confirm_activate_title, was_added, sign_in_as, desk_by, token_replaced, desk_id_line,
         new_token_for, err_forbidden, err_bad_request, name_taken, provider_reports, not_deleted,
         token_unchecked, merge_status,

@@ -17,7 +17,7 @@ use crate::{
     },
     error::AppError,
     i18n::use_texts,
-    model::{ConnectionView, MagicLinkStatus, MagicLinkView, OrganizationOption},
+    model::{ConnectionId, ConnectionView, MagicLinkStatus, MagicLinkView, OrganizationOption},
 };
 
 lazy_page!(
@@ -100,7 +100,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
             if o.is_empty() {
                 Ok(vec![])
             } else {
-                desk_magic_links(o).await
+                desk_magic_links(o.into()).await
             }
         },
     );
@@ -110,7 +110,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
             if o.is_empty() {
                 Ok(vec![])
             } else {
-                desk_connections(o).await
+                desk_connections(o.into()).await
             }
         },
     );
@@ -154,7 +154,7 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
                     <label for="desk-org" class="field-label">{t.desk_organization}</label>
                     <select id="desk-org" name="org_id" class="input" disabled=move || !ready.get() on:change=move |ev| { created.set(None); org.set(event_target_value(&ev)) } prop:value=org>
                         <option value="" inner_html=t.desk_choose_org></option>
-                        {orgs.into_iter().map(|o| view! { <option value=o.id>{o.name}</option> }).collect_view()}
+                        {orgs.into_iter().map(|o| view! { <option value=o.id.to_string()>{o.name}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field">
@@ -244,7 +244,7 @@ struct DeskActions {
     revoke: ServerAction<RevokeMagicLink>,
     replace: ServerAction<ReplaceConnectionToken>,
     /// A refused replacement token: the connection's id and why.
-    replace_error: RwSignal<Option<(String, String)>>,
+    replace_error: RwSignal<Option<(ConnectionId, String)>>,
 }
 
 #[component]
@@ -282,19 +282,19 @@ fn MagicLinkRow(
             <td>{link.issued_at.clone()}<br/><span class="muted">{(t.desk_by)(&link.issued_by)}</span></td>
             <td>{link.expires_at.clone()}</td>
             <td><span class=format!("badge badge-link-{}", status.label().to_lowercase())>{t.magic_link_status(status)}</span></td>
-            <td><code>{link.linked_account_id.clone().unwrap_or_default()}</code></td>
+            <td><code>{link.linked_account_id.as_ref().map(ToString::to_string).unwrap_or_default()}</code></td>
             <td>
                 {(status == MagicLinkStatus::Pending).then(|| view! {
                     <ActionForm action=revoke attr:class="inline-form">
-                        <input type="hidden" name="org_id" value=org.clone()/>
-                        <input type="hidden" name="id" value=id.clone()/>
+                        <input type="hidden" name="org_id" value=org.to_string()/>
+                        <input type="hidden" name="id" value=id.to_string()/>
                         <button type="submit" class="button button-quiet" disabled=revoking>{t.revoke}</button>
                     </ActionForm>
                 })}
                 {link.token_available.then(|| view! {
                     <ActionForm action=reveal attr:class="inline-form">
-                        <input type="hidden" name="org_id" value=org2.clone()/>
-                        <input type="hidden" name="id" value=id2.clone()/>
+                        <input type="hidden" name="org_id" value=org2.to_string()/>
+                        <input type="hidden" name="id" value=id2.to_string()/>
                         <button type="submit" class="button button-quiet" disabled=move || reveal.pending().get() || token().is_some()>
                             {t.reveal_token}
                         </button>
@@ -328,8 +328,8 @@ fn ReplaceToken(c: ConnectionView, org: String, actions: DeskActions) -> impl In
                 <h3 class="connection-name">{c.name.clone()}</h3>
                 <p class="muted">{(t.desk_id_line)(&c.linked_account_id.clone().unwrap_or_default())}</p>
                 <ActionForm action=replace attr:class="replace-form">
-                    <input type="hidden" name="org_id" value=org/>
-                    <input type="hidden" name="id" value=c.id.clone()/>
+                    <input type="hidden" name="org_id" value=org.to_string()/>
+                    <input type="hidden" name="id" value=c.id.to_string()/>
                     <label for=input_id.clone() class="field-label">{(t.new_token_for)(&c.name)}</label>
                     <input id=input_id.clone() name="token" class="input" type="password" autocomplete="off"
                         aria-describedby=format!("{input_id}-error") aria-invalid=move || error2().is_some().to_string()/>

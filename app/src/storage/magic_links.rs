@@ -1,22 +1,36 @@
-use super::{now_ms, sealed_from_columns, Db, StoreResult};
-use crate::crypto::Sealed;
+use sqlx::{Any, Executor};
+
+use super::{connections::Parsed, now_ms, one_row, sealed_from_columns, Db, StoreResult, Tx};
+use crate::{
+    crypto::Sealed,
+    model::{LinkedAccountId, MagicLinkId, OrganizationId, UserId},
+};
+
+/// What is stored about a magic link's use. "Expired" is computed from `expires_at`, never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum MagicLinkState {
+    Pending,
+    Used,
+    Revoked,
+}
 
 /// A magic link issued by the service desk. `state` is pending, used or revoked; "expired" is computed
 /// from `expires_at`, never stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MagicLinkRecord {
-    pub id: String,
-    pub org_id: String,
+    pub id: MagicLinkId,
+    pub org_id: OrganizationId,
     pub provider_slug: Option<String>,
     pub end_user_origin_id: String,
     /// The URL is a bearer secret for the customer's HR system: sealed like a token.
     pub url: Sealed,
-    pub issued_by_id: String,
+    pub issued_by_id: UserId,
     pub issued_by_name: String,
     pub issued_at: i64,
     pub expires_at: i64,
-    pub state: String,
-    pub linked_account_id: Option<String>,
+    pub state: MagicLinkState,
+    pub linked_account_id: Option<LinkedAccountId>,
     pub account_token: Option<Sealed>,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -24,18 +38,19 @@ pub struct MagicLinkRecord {
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: String,
-    org_id: String,
+    id: MagicLinkId,
+    org_id: OrganizationId,
     provider_slug: Option<String>,
     end_user_origin_id: String,
     url_enc: Vec<u8>,
     url_key: String,
-    issued_by_id: String,
+    issued_by_id: UserId,
     issued_by_name: String,
     issued_at: i64,
     expires_at: i64,
-    state: String,
-    linked_account_id: Option<String>,
+    #[sqlx(try_from = "String")]
+    state: Parsed<MagicLinkState>,
+    linked_account_id: Option<LinkedAccountId>,
     account_token_enc: Option<Vec<u8>>,
     account_token_key: Option<String>,
     used_at: Option<i64>,
@@ -58,7 +73,7 @@ impl From<Row> for MagicLinkRecord {
             issued_by_name: r.issued_by_name,
             issued_at: r.issued_at,
             expires_at: r.expires_at,
-            state: r.state,
+            state: r.state.0,
             linked_account_id: r.linked_account_id,
             used_at: r.used_at,
             revoked_at: r.revoked_at,
@@ -72,23 +87,46 @@ const COLUMNS: &str = "id, org_id, provider_slug, end_user_origin_id, url_enc, u
 
 #[derive(Debug, Clone)]
 pub struct NewMagicLink {
-    pub id: String,
-    pub org_id: String,
+    pub id: MagicLinkId,
+    pub org_id: OrganizationId,
     pub provider_slug: Option<String>,
     pub end_user_origin_id: String,
     pub url: Sealed,
-    pub issued_by_id: String,
+    pub issued_by_id: UserId,
     pub issued_by_name: String,
     pub issued_at: i64,
     pub expires_at: i64,
 }
 
-impl Db {
-    pub async fn insert_magic_link(&self, m: &NewMagicLink) -> StoreResult<MagicLinkRecord> {
+async fn fetch<'e>(
+    e: impl Executor<'e, Database = Any>,
+    org_id: &OrganizationId,
+    id: &MagicLinkId,
+) -> StoreResult<Option<MagicLinkRecord>> {
+    Ok(sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM magic_links WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(e)
+    .await?
+    .map(Into::into))
+}
+
+impl Tx {
+    pub async fn magic_link(
+        &mut self,
+        org_id: &OrganizationId,
+        id: &MagicLinkId,
+    ) -> StoreResult<Option<MagicLinkRecord>> {
+        fetch(self.conn(), org_id, id).await
+    }
+
+    pub async fn insert_magic_link(&mut self, m: &NewMagicLink) -> StoreResult<MagicLinkRecord> {
         sqlx::query(
             "INSERT INTO magic_links (id, org_id, provider_slug, end_user_origin_id, url_enc, url_key,
                 issued_by_id, issued_by_name, issued_at, expires_at, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&m.id)
         .bind(&m.org_id)
@@ -100,27 +138,72 @@ impl Db {
         .bind(&m.issued_by_name)
         .bind(m.issued_at)
         .bind(m.expires_at)
-        .execute(&self.pool)
+        .bind(<&str>::from(MagicLinkState::Pending))
+        .execute(self.conn())
         .await?;
-        Ok(self
-            .magic_link(&m.org_id, &m.id)
+        self.magic_link(&m.org_id, &m.id)
             .await?
-            .expect("magic link just written"))
+            .ok_or(super::StoreError::Missing)
     }
 
-    pub async fn magic_link(&self, org_id: &str, id: &str) -> StoreResult<Option<MagicLinkRecord>> {
-        Ok(sqlx::query_as::<_, Row>(&format!(
-            "SELECT {COLUMNS} FROM magic_links WHERE org_id = $1 AND id = $2"
-        ))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
+    /// Revokes a pending link; `StoreError::Missing` if it is not pending (or not the organization's).
+    pub async fn revoke_magic_link(
+        &mut self,
+        org_id: &OrganizationId,
+        id: &MagicLinkId,
+    ) -> StoreResult<()> {
+        one_row(
+            sqlx::query(
+                "UPDATE magic_links SET state = $1, revoked_at = $2
+                 WHERE org_id = $3 AND id = $4 AND state = $5",
+            )
+            .bind(<&str>::from(MagicLinkState::Revoked))
+            .bind(now_ms())
+            .bind(org_id)
+            .bind(id)
+            .bind(<&str>::from(MagicLinkState::Pending))
+            .execute(self.conn())
+            .await?,
+        )
+    }
+
+    /// Marks the pending link with this origin id as used by `linked_account_id`, keeping its token.
+    /// Returns the link's organization and id; `StoreError::Missing` when no pending link has it.
+    pub async fn use_magic_link(
+        &mut self,
+        end_user_origin_id: &str,
+        linked_account_id: &LinkedAccountId,
+        token: &Sealed,
+    ) -> StoreResult<(OrganizationId, MagicLinkId)> {
+        sqlx::query_as::<_, (OrganizationId, MagicLinkId)>(
+            "UPDATE magic_links SET state = $1, used_at = $2, linked_account_id = $3,
+                account_token_enc = $4, account_token_key = $5
+             WHERE end_user_origin_id = $6 AND state = $7 RETURNING org_id, id",
+        )
+        .bind(<&str>::from(MagicLinkState::Used))
+        .bind(now_ms())
+        .bind(linked_account_id)
+        .bind(token.blob.clone())
+        .bind(&token.key_id)
+        .bind(end_user_origin_id)
+        .bind(<&str>::from(MagicLinkState::Pending))
+        .fetch_optional(self.conn())
         .await?
-        .map(Into::into))
+        .ok_or(super::StoreError::Missing)
+    }
+}
+
+impl Db {
+    pub async fn magic_link(
+        &self,
+        org_id: &OrganizationId,
+        id: &MagicLinkId,
+    ) -> StoreResult<Option<MagicLinkRecord>> {
+        fetch(&self.pool, org_id, id).await
     }
 
     /// The organization's magic links, newest first.
-    pub async fn magic_links(&self, org_id: &str) -> StoreResult<Vec<MagicLinkRecord>> {
+    pub async fn magic_links(&self, org_id: &OrganizationId) -> StoreResult<Vec<MagicLinkRecord>> {
         Ok(sqlx::query_as::<_, Row>(&format!(
             "SELECT {COLUMNS} FROM magic_links WHERE org_id = $1 ORDER BY issued_at DESC, id"
         ))
@@ -132,50 +215,13 @@ impl Db {
         .collect())
     }
 
-    /// Revokes a pending link; returns false if it is not pending (or not the organization's).
-    pub async fn revoke_magic_link(&self, org_id: &str, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE magic_links SET state = 'revoked', revoked_at = $1
-             WHERE org_id = $2 AND id = $3 AND state = 'pending'",
-        )
-        .bind(now_ms())
-        .bind(org_id)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Marks the pending link with this origin id as used by `linked_account_id`, keeping its token.
-    pub async fn use_magic_link(
-        &self,
-        end_user_origin_id: &str,
-        linked_account_id: &str,
-        token: &Sealed,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE magic_links SET state = 'used', used_at = $1, linked_account_id = $2,
-                account_token_enc = $3, account_token_key = $4
-             WHERE end_user_origin_id = $5 AND state = 'pending'",
-        )
-        .bind(now_ms())
-        .bind(linked_account_id)
-        .bind(token.blob.clone())
-        .bind(&token.key_id)
-        .bind(end_user_origin_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-}
-
-impl Db {
     /// Records the linked account found by polling the provider (the token still comes by webhook).
+    /// A single write with no audit event; false when the link already knew its account.
     pub async fn set_magic_link_account(
         &self,
-        org_id: &str,
-        id: &str,
-        linked_account_id: &str,
+        org_id: &OrganizationId,
+        id: &MagicLinkId,
+        linked_account_id: &LinkedAccountId,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE magic_links SET linked_account_id = $1 WHERE org_id = $2 AND id = $3 AND linked_account_id IS NULL",

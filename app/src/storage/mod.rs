@@ -13,9 +13,9 @@ mod sessions;
 mod tests;
 mod webhooks;
 
-pub use audit::AuditEvent;
+pub use audit::{Actor, AuditAction, AuditEvent, AuditSubject};
 pub use connections::{ConnectionRecord, NewConnection};
-pub use magic_links::{MagicLinkRecord, NewMagicLink};
+pub use magic_links::{MagicLinkRecord, MagicLinkState, NewMagicLink};
 pub use organizations::Organization;
 pub use secrets::{RotateError, RotationReport, SealedColumn, SEALED_COLUMNS};
 pub use sessions::SessionRecord;
@@ -25,7 +25,7 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     any::{install_default_drivers, AnyPoolOptions},
-    AnyPool,
+    Any, AnyConnection, AnyPool,
 };
 
 use crate::crypto::Sealed;
@@ -53,6 +53,10 @@ pub enum StoreError {
     /// A uniqueness rule was broken (e.g. a connection name already used in the organization).
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// A write found no row to change (e.g. the connection was deleted meanwhile, or is no longer
+    /// in the state the write requires). Never a silent success.
+    #[error("the row to change is gone or changed meanwhile")]
+    Missing,
     #[error("unsupported database URL (use sqlite:// or postgres://)")]
     UnsupportedUrl,
     #[error(transparent)]
@@ -147,6 +151,45 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl Db {
+    /// Starts a unit of work: the storage calls made on the returned [`Tx`] commit together or not at
+    /// all (dropping it uncommitted rolls back).
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        let tx = match self.backend {
+            // Takes SQLite's write lock at once, so a second writer waits (busy_timeout) instead of
+            // failing when its read would have to become a write.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { tx })
+    }
+}
+
+/// One database transaction. Every write of the domain goes through one, together with its audit
+/// event; reads are on [`Db`] (and here, where a write needs to read its own result).
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Any>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// `Ok` when a write changed exactly one row; `StoreError::Missing` when it changed none.
+fn one_row(done: sqlx::any::AnyQueryResult) -> StoreResult<()> {
+    match done.rows_affected() {
+        0 => Err(StoreError::Missing),
+        _ => Ok(()),
     }
 }
 

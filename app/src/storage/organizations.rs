@@ -1,8 +1,9 @@
-use super::{now_ms, Db, StoreResult};
+use super::{now_ms, one_row, Db, StoreResult, Tx};
+use crate::model::OrganizationId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
-    pub id: String,
+    pub id: OrganizationId,
     pub name: String,
     pub hris_enabled: bool,
     pub created_at: i64,
@@ -11,7 +12,7 @@ pub struct Organization {
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: String,
+    id: OrganizationId,
     name: String,
     hris_enabled: i64,
     created_at: i64,
@@ -32,7 +33,11 @@ impl From<Row> for Organization {
 
 impl Db {
     /// Creates the organization, or refreshes its name if it exists (names come from the host shell).
-    pub async fn upsert_organization(&self, id: &str, name: &str) -> StoreResult<Organization> {
+    pub async fn upsert_organization(
+        &self,
+        id: &OrganizationId,
+        name: &str,
+    ) -> StoreResult<Organization> {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO organizations (id, name, hris_enabled, created_at, updated_at)
@@ -50,7 +55,7 @@ impl Db {
             .expect("organization just written"))
     }
 
-    pub async fn organization(&self, id: &str) -> StoreResult<Option<Organization>> {
+    pub async fn organization(&self, id: &OrganizationId) -> StoreResult<Option<Organization>> {
         Ok(sqlx::query_as::<_, Row>(
             "SELECT id, name, hris_enabled, created_at, updated_at FROM organizations WHERE id = $1",
         )
@@ -59,18 +64,25 @@ impl Db {
         .await?
         .map(Into::into))
     }
+}
 
-    /// Turns the HRIS feature on or off; returns false when the organization does not exist.
-    pub async fn set_hris_enabled(&self, id: &str, enabled: bool) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE organizations SET hris_enabled = $1, updated_at = $2 WHERE id = $3",
+impl Tx {
+    /// Turns the HRIS feature on or off; `StoreError::Missing` when the organization does not exist.
+    pub async fn set_hris_enabled(
+        &mut self,
+        id: &OrganizationId,
+        enabled: bool,
+    ) -> StoreResult<()> {
+        one_row(
+            sqlx::query(
+                "UPDATE organizations SET hris_enabled = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(i64::from(enabled))
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.conn())
+            .await?,
         )
-        .bind(i64::from(enabled))
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 }
 

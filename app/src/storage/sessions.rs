@@ -1,11 +1,12 @@
 use super::{Db, StoreResult};
+use crate::model::{OrganizationId, UserId};
 
 /// A signed-in browser. The cookie holds a random token; only its SHA-256 is stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SessionRecord {
     pub id_hash: String,
-    pub org_id: String,
-    pub user_id: String,
+    pub org_id: OrganizationId,
+    pub user_id: UserId,
     pub user_name: String,
     pub locale: String,
     /// Space-separated permission names.

@@ -5,7 +5,7 @@
 use super::*;
 use crate::{
     crypto::Keyring,
-    model::{ConnectionKind, Lifecycle},
+    model::{ConnectionId, ConnectionKind, HealthStatus, Lifecycle, MagicLinkId, OrganizationId},
 };
 
 struct TestDb {
@@ -102,10 +102,21 @@ on_both_backends!(
     magic_links_are_revoked_or_used_once,
     audit_events_come_back_newest_first,
     migrations_can_run_twice,
+    activation_races_have_one_winner,
+    a_write_to_a_deleted_row_is_an_error,
+    a_transaction_not_committed_leaves_nothing,
 );
 
 fn keyring() -> Keyring {
     Keyring::parse(&Keyring::generate_spec("test-1")).unwrap()
+}
+
+fn org(id: &str) -> OrganizationId {
+    id.into()
+}
+
+fn cid(id: &str) -> ConnectionId {
+    id.into()
 }
 
 fn new_connection(org: &str, id: &str, name: &str) -> NewConnection {
@@ -123,23 +134,67 @@ fn new_connection(org: &str, id: &str, name: &str) -> NewConnection {
     }
 }
 
+/// A linked connection (only those can be activated).
+fn linked_connection(org: &str, id: &str, name: &str) -> NewConnection {
+    NewConnection {
+        lifecycle: Lifecycle::Linked,
+        linked_account_id: Some(format!("la-{id}").into()),
+        ..new_connection(org, id, name)
+    }
+}
+
+/// Runs one write in its own transaction.
+async fn insert(db: &Db, c: &NewConnection) -> StoreResult<ConnectionRecord> {
+    let mut tx = db.begin().await?;
+    let r = tx.insert_connection(c).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+async fn activate(
+    db: &Db,
+    o: &str,
+    id: &str,
+    expected: Option<&str>,
+) -> StoreResult<Vec<ConnectionId>> {
+    let mut tx = db.begin().await?;
+    let expected = expected.map(cid);
+    let r = tx
+        .activate_connection(&org(o), &cid(id), expected.as_ref())
+        .await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
 async fn two_orgs(db: &Db) {
-    db.upsert_organization("acme", "Acme GmbH").await.unwrap();
-    db.upsert_organization("globex", "Globex Ltd")
+    db.upsert_organization(&org("acme"), "Acme GmbH")
+        .await
+        .unwrap();
+    db.upsert_organization(&org("globex"), "Globex Ltd")
         .await
         .unwrap();
 }
 
 async fn organizations_are_created_once_and_toggle(db: &Db) {
-    let org = db.upsert_organization("acme", "Acme").await.unwrap();
-    assert!(!org.hris_enabled);
-    assert!(db.set_hris_enabled("acme", true).await.unwrap());
-    let again = db.upsert_organization("acme", "Acme GmbH").await.unwrap();
+    let o = db.upsert_organization(&org("acme"), "Acme").await.unwrap();
+    assert!(!o.hris_enabled);
+    let mut tx = db.begin().await.unwrap();
+    tx.set_hris_enabled(&org("acme"), true).await.unwrap();
+    tx.commit().await.unwrap();
+    let again = db
+        .upsert_organization(&org("acme"), "Acme GmbH")
+        .await
+        .unwrap();
     assert!(again.hris_enabled, "an upsert keeps the flag");
     assert_eq!(again.name, "Acme GmbH", "an upsert refreshes the name");
-    assert_eq!(again.created_at, org.created_at);
-    assert!(!db.set_hris_enabled("nobody", true).await.unwrap());
-    db.upsert_organization("a-first", "Aardvark AG")
+    assert_eq!(again.created_at, o.created_at);
+    let mut tx = db.begin().await.unwrap();
+    assert!(matches!(
+        tx.set_hris_enabled(&org("nobody"), true).await,
+        Err(StoreError::Missing)
+    ));
+    drop(tx);
+    db.upsert_organization(&org("a-first"), "Aardvark AG")
         .await
         .unwrap();
     let names: Vec<String> = db
@@ -150,11 +205,11 @@ async fn organizations_are_created_once_and_toggle(db: &Db) {
         .map(|o| o.name)
         .collect();
     assert_eq!(names, ["Aardvark AG", "Acme GmbH"]);
-    assert_eq!(db.organization("nobody").await.unwrap(), None);
+    assert_eq!(db.organization(&org("nobody")).await.unwrap(), None);
 }
 
 async fn sessions_expire_and_extend(db: &Db) {
-    db.upsert_organization("acme", "Acme").await.unwrap();
+    db.upsert_organization(&org("acme"), "Acme").await.unwrap();
     let s = SessionRecord {
         id_hash: "h1".into(),
         org_id: "acme".into(),
@@ -195,26 +250,24 @@ async fn a_host_token_is_claimed_once(db: &Db) {
 
 async fn connection_names_are_unique_within_an_organization(db: &Db) {
     two_orgs(db).await;
-    db.insert_connection(&new_connection("acme", "c1", "Personio"))
+    insert(db, &new_connection("acme", "c1", "Personio"))
         .await
         .unwrap();
     assert!(db
-        .connection_name_taken("acme", "  personio ")
+        .connection_name_taken(&org("acme"), "  personio ")
         .await
         .unwrap());
     assert!(!db
-        .connection_name_taken("globex", "Personio")
+        .connection_name_taken(&org("globex"), "Personio")
         .await
         .unwrap());
-    let dup = db
-        .insert_connection(&new_connection("acme", "c2", "PERSONIO"))
-        .await;
+    let dup = insert(db, &new_connection("acme", "c2", "PERSONIO")).await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
-    db.insert_connection(&new_connection("globex", "c3", "Personio"))
+    insert(db, &new_connection("globex", "c3", "Personio"))
         .await
         .unwrap();
     assert_eq!(
-        db.connections("acme").await.unwrap().len(),
+        db.connections(&org("acme")).await.unwrap().len(),
         1,
         "the failed insert left nothing"
     );
@@ -223,77 +276,224 @@ async fn connection_names_are_unique_within_an_organization(db: &Db) {
 async fn one_connection_is_active_at_a_time(db: &Db) {
     two_orgs(db).await;
     for (id, name) in [("a", "A"), ("b", "B")] {
-        db.insert_connection(&new_connection("acme", id, name))
+        insert(db, &linked_connection("acme", id, name))
             .await
             .unwrap();
     }
-    db.insert_connection(&new_connection("globex", "g", "G"))
+    insert(db, &new_connection("acme", "p", "Pending"))
         .await
         .unwrap();
-    assert!(db
-        .set_connection_enabled("globex", "g", true)
+    insert(db, &linked_connection("globex", "g", "G"))
         .await
-        .unwrap());
-    assert!(db.set_connection_enabled("acme", "a", true).await.unwrap());
-    assert!(db.set_connection_enabled("acme", "b", true).await.unwrap());
-    let enabled: Vec<(String, bool)> = db
-        .connections("acme")
+        .unwrap();
+    activate(db, "globex", "g", None).await.unwrap();
+    assert!(activate(db, "acme", "a", None).await.unwrap().is_empty());
+    assert_eq!(
+        activate(db, "acme", "b", Some("a")).await.unwrap(),
+        [cid("a")]
+    );
+    let enabled: Vec<(ConnectionId, bool)> = db
+        .connections(&org("acme"))
         .await
         .unwrap()
         .into_iter()
         .map(|c| (c.id, c.enabled))
         .collect();
-    assert_eq!(enabled, vec![("a".into(), false), ("b".into(), true)]);
+    assert_eq!(
+        enabled,
+        vec![(cid("a"), false), (cid("b"), true), (cid("p"), false)]
+    );
     assert!(
-        db.connection("globex", "g").await.unwrap().unwrap().enabled,
+        db.connection(&org("globex"), &cid("g"))
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled,
         "other organizations untouched"
     );
-    assert!(db.set_connection_enabled("acme", "b", false).await.unwrap());
+    assert!(
+        matches!(
+            activate(db, "acme", "p", Some("b")).await,
+            Err(StoreError::Missing)
+        ),
+        "an unfinished connection cannot be activated"
+    );
+    // The database itself refuses a second active connection, whatever the code does.
+    let second = sqlx::query("UPDATE connections SET enabled = 1 WHERE id = 'a'")
+        .execute(&db.pool)
+        .await;
+    assert!(
+        matches!(
+            second.map_err(StoreError::from),
+            Err(StoreError::Conflict(_))
+        ),
+        "partial unique index"
+    );
+    let mut tx = db.begin().await.unwrap();
+    tx.deactivate_connection(&org("acme"), &cid("b"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     assert!(db
-        .connections("acme")
+        .connections(&org("acme"))
         .await
         .unwrap()
         .iter()
         .all(|c| !c.enabled));
 }
 
-async fn rows_of_another_organization_are_out_of_reach(db: &Db) {
+/// Two writers decide on what they read before, then write concurrently: the second one to write
+/// finds the world changed (or the database's one-active rule) and gets a conflict.
+async fn activation_races_have_one_winner(db: &Db) {
     two_orgs(db).await;
-    db.insert_connection(&new_connection("acme", "c1", "Personio"))
+    for (id, name) in [("a", "A"), ("b", "B")] {
+        insert(db, &linked_connection("acme", id, name))
+            .await
+            .unwrap();
+    }
+    // Both saw no active connection. The first holds its transaction open while the second starts.
+    let mut first = db.begin().await.unwrap();
+    first
+        .activate_connection(&org("acme"), &cid("a"), None)
         .await
         .unwrap();
-    assert_eq!(db.connection("globex", "c1").await.unwrap(), None);
-    assert!(!db
-        .set_connection_enabled("globex", "c1", true)
+    let other = db.clone();
+    let second = tokio::spawn(async move { activate(&other, "acme", "b", None).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    first.commit().await.unwrap();
+    let second = second.await.unwrap();
+    assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+    let enabled: Vec<ConnectionId> = db
+        .connections(&org("acme"))
         .await
-        .unwrap());
-    assert!(!db.delete_connection("globex", "c1").await.unwrap());
-    assert!(!db
-        .set_connection_health("globex", "c1", "ok", None, None, 1)
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.enabled)
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(enabled, [cid("a")]);
+}
+
+async fn a_write_to_a_deleted_row_is_an_error(db: &Db) {
+    two_orgs(db).await;
+    insert(db, &linked_connection("acme", "c1", "Personio"))
         .await
-        .unwrap());
-    let c = db.connection("acme", "c1").await.unwrap().unwrap();
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    tx.delete_connection(&org("acme"), &cid("c1"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let sealed = keyring().seal("t");
+    let mut tx = db.begin().await.unwrap();
+    assert!(matches!(
+        tx.delete_connection(&org("acme"), &cid("c1")).await,
+        Err(StoreError::Missing)
+    ));
+    assert!(matches!(
+        tx.deactivate_connection(&org("acme"), &cid("c1")).await,
+        Err(StoreError::Missing)
+    ));
+    assert!(matches!(
+        tx.set_connection_health(&org("acme"), &cid("c1"), HealthStatus::Ok, None, None, 1)
+            .await,
+        Err(StoreError::Missing)
+    ));
+    assert!(matches!(
+        tx.set_connection_linked(&org("acme"), &cid("c1"), &"la".into(), &sealed, "1234")
+            .await,
+        Err(StoreError::Missing)
+    ));
+    assert!(matches!(
+        tx.activate_connection(&org("acme"), &cid("c1"), None).await,
+        Err(StoreError::Missing)
+    ));
+}
+
+async fn a_transaction_not_committed_leaves_nothing(db: &Db) {
+    two_orgs(db).await;
+    let mut tx = db.begin().await.unwrap();
+    let c = tx
+        .insert_connection(&new_connection("acme", "c1", "Personio"))
+        .await
+        .unwrap();
+    tx.record_audit(&AuditEvent::new(
+        &org("acme"),
+        Actor {
+            id: "alice".into(),
+            name: "Alice".into(),
+        },
+        AuditAction::ConnectionCreated,
+        AuditSubject::Connection(c.id.clone()),
+        "",
+    ))
+    .await
+    .unwrap();
+    drop(tx);
+    assert!(db.connections(&org("acme")).await.unwrap().is_empty());
+    assert!(db.audit_events(&org("acme"), 10).await.unwrap().is_empty());
+}
+
+async fn rows_of_another_organization_are_out_of_reach(db: &Db) {
+    two_orgs(db).await;
+    insert(db, &linked_connection("acme", "c1", "Personio"))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.connection(&org("globex"), &cid("c1")).await.unwrap(),
+        None
+    );
+    let mut tx = db.begin().await.unwrap();
+    assert!(matches!(
+        tx.activate_connection(&org("globex"), &cid("c1"), None)
+            .await,
+        Err(StoreError::Missing)
+    ));
+    assert!(matches!(
+        tx.delete_connection(&org("globex"), &cid("c1")).await,
+        Err(StoreError::Missing)
+    ));
+    assert!(matches!(
+        tx.set_connection_health(&org("globex"), &cid("c1"), HealthStatus::Ok, None, None, 1)
+            .await,
+        Err(StoreError::Missing)
+    ));
+    tx.commit().await.unwrap();
+    let c = db
+        .connection(&org("acme"), &cid("c1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!c.enabled);
-    assert_eq!(c.health_status, "unknown");
-    assert!(db.delete_connection("acme", "c1").await.unwrap());
-    assert_eq!(db.connection("acme", "c1").await.unwrap(), None);
+    assert_eq!(c.health_status, HealthStatus::Unknown);
+    let mut tx = db.begin().await.unwrap();
+    tx.delete_connection(&org("acme"), &cid("c1"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.connection(&org("acme"), &cid("c1")).await.unwrap(), None);
 }
 
 async fn account_tokens_are_stored_sealed(db: &Db) {
     two_orgs(db).await;
     let ring = keyring();
     let token = "acct-token-PLAINTEXT-4242";
-    db.insert_connection(&new_connection("acme", "c1", "Personio"))
+    insert(db, &new_connection("acme", "c1", "Personio"))
         .await
         .unwrap();
     let sealed = ring.seal(token);
-    assert!(db
-        .set_connection_linked("acme", "c1", "la-1", &sealed, "4242")
+    let mut tx = db.begin().await.unwrap();
+    tx.set_connection_linked(&org("acme"), &cid("c1"), &"la-1".into(), &sealed, "4242")
         .await
-        .unwrap());
-    let c = db.connection("acme", "c1").await.unwrap().unwrap();
+        .unwrap();
+    tx.commit().await.unwrap();
+    let c = db
+        .connection(&org("acme"), &cid("c1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c.lifecycle, Lifecycle::Linked);
-    assert_eq!(c.linked_account_id.as_deref(), Some("la-1"));
+    assert_eq!(c.linked_account_id, Some("la-1".into()));
     assert_eq!(c.account_token_last4.as_deref(), Some("4242"));
     assert_eq!(ring.open(c.account_token.as_ref().unwrap()).unwrap(), token);
     let raw: Vec<u8> =
@@ -305,33 +505,40 @@ async fn account_tokens_are_stored_sealed(db: &Db) {
         !raw.windows(token.len()).any(|w| w == token.as_bytes()),
         "no plaintext at rest"
     );
-    assert!(db
-        .set_connection_health(
-            "acme",
-            "c1",
-            "ok",
-            Some("Connection works"),
-            Some("COMPLETE"),
-            77
-        )
+    let mut tx = db.begin().await.unwrap();
+    tx.set_connection_health(
+        &org("acme"),
+        &cid("c1"),
+        HealthStatus::Ok,
+        Some("Connection works"),
+        Some("COMPLETE"),
+        77,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let c = db
+        .connection(&org("acme"), &cid("c1"))
         .await
-        .unwrap());
-    let c = db.connection("acme", "c1").await.unwrap().unwrap();
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (
-            c.health_status.as_str(),
+            c.health_status,
             c.provider_status.as_deref(),
             c.health_checked_at
         ),
-        ("ok", Some("COMPLETE"), Some(77))
+        (HealthStatus::Ok, Some("COMPLETE"), Some(77))
     );
 }
 
 async fn magic_links_are_revoked_or_used_once(db: &Db) {
     two_orgs(db).await;
     let ring = keyring();
+    let mid = |s: &str| MagicLinkId::from(s);
     for (id, origin) in [("m1", "o1"), ("m2", "o2")] {
-        db.insert_magic_link(&NewMagicLink {
+        let mut tx = db.begin().await.unwrap();
+        tx.insert_magic_link(&NewMagicLink {
             id: id.into(),
             org_id: "acme".into(),
             provider_slug: None,
@@ -344,86 +551,128 @@ async fn magic_links_are_revoked_or_used_once(db: &Db) {
         })
         .await
         .unwrap();
+        tx.commit().await.unwrap();
     }
-    assert!(!db.revoke_magic_link("globex", "m1").await.unwrap());
-    assert!(db.revoke_magic_link("acme", "m1").await.unwrap());
+    let mut tx = db.begin().await.unwrap();
+    assert!(matches!(
+        tx.revoke_magic_link(&org("globex"), &mid("m1")).await,
+        Err(StoreError::Missing)
+    ));
+    tx.revoke_magic_link(&org("acme"), &mid("m1"))
+        .await
+        .unwrap();
     assert!(
-        !db.revoke_magic_link("acme", "m1").await.unwrap(),
+        matches!(
+            tx.revoke_magic_link(&org("acme"), &mid("m1")).await,
+            Err(StoreError::Missing)
+        ),
         "only a pending link can be revoked"
     );
     let token = ring.seal("tok");
     assert!(
-        !db.use_magic_link("o1", "la-1", &token).await.unwrap(),
+        matches!(
+            tx.use_magic_link("o1", &"la-1".into(), &token).await,
+            Err(StoreError::Missing)
+        ),
         "a revoked link is not used"
     );
-    assert!(db.use_magic_link("o2", "la-2", &token).await.unwrap());
+    assert_eq!(
+        tx.use_magic_link("o2", &"la-2".into(), &token)
+            .await
+            .unwrap(),
+        (org("acme"), mid("m2"))
+    );
     assert!(
-        !db.use_magic_link("o2", "la-3", &token).await.unwrap(),
+        matches!(
+            tx.use_magic_link("o2", &"la-3".into(), &token).await,
+            Err(StoreError::Missing)
+        ),
         "used once"
     );
-    let links = db.magic_links("acme").await.unwrap();
-    let states: Vec<(&str, &str)> = links
-        .iter()
-        .map(|m| (m.id.as_str(), m.state.as_str()))
-        .collect();
-    assert_eq!(states, vec![("m1", "revoked"), ("m2", "used")]);
-    let m2 = db.magic_link("acme", "m2").await.unwrap().unwrap();
-    assert_eq!(m2.linked_account_id.as_deref(), Some("la-2"));
+    tx.commit().await.unwrap();
+    let links = db.magic_links(&org("acme")).await.unwrap();
+    let states: Vec<(&str, MagicLinkState)> =
+        links.iter().map(|m| (m.id.as_str(), m.state)).collect();
+    assert_eq!(
+        states,
+        vec![
+            ("m1", MagicLinkState::Revoked),
+            ("m2", MagicLinkState::Used)
+        ]
+    );
+    let m2 = db
+        .magic_link(&org("acme"), &mid("m2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m2.linked_account_id, Some("la-2".into()));
     assert_eq!(
         ring.open(m2.account_token.as_ref().unwrap()).unwrap(),
         "tok"
     );
     assert_eq!(ring.open(&m2.url).unwrap(), "https://link.example/secret");
-    assert!(db.magic_links("globex").await.unwrap().is_empty());
+    assert!(db.magic_links(&org("globex")).await.unwrap().is_empty());
     assert!(!db
-        .set_magic_link_account("globex", "m1", "la-9")
+        .set_magic_link_account(&org("globex"), &mid("m1"), &"la-9".into())
         .await
         .unwrap());
     assert!(
-        !db.set_magic_link_account("acme", "m2", "la-9")
+        !db.set_magic_link_account(&org("acme"), &mid("m2"), &"la-9".into())
             .await
             .unwrap(),
         "an account once known stays"
     );
     assert!(db
-        .set_magic_link_account("acme", "m1", "la-9")
+        .set_magic_link_account(&org("acme"), &mid("m1"), &"la-9".into())
         .await
         .unwrap());
 }
 
 async fn audit_events_come_back_newest_first(db: &Db) {
     two_orgs(db).await;
-    for action in ["first", "second", "third"] {
-        db.record_audit(&AuditEvent::new(
-            "acme",
-            "alice",
-            "Alice",
+    let event = |o: &str, action| {
+        AuditEvent::new(
+            &org(o),
+            Actor {
+                id: "alice".into(),
+                name: "Alice".into(),
+            },
             action,
-            ("organization", "acme"),
+            AuditSubject::Organization(org(o)),
             "",
-        ))
+        )
+    };
+    let mut tx = db.begin().await.unwrap();
+    for action in [
+        AuditAction::HrisEnabled,
+        AuditAction::HrisDisabled,
+        AuditAction::ConnectionCreated,
+    ] {
+        tx.record_audit(&event("acme", action)).await.unwrap();
+    }
+    tx.record_audit(&event("globex", AuditAction::MagicLinkIssued))
         .await
         .unwrap();
-    }
-    db.record_audit(&AuditEvent::new(
-        "globex",
-        "gina",
-        "Gina",
-        "other",
-        ("organization", "globex"),
-        "",
-    ))
-    .await
-    .unwrap();
-    let actions: Vec<String> = db
-        .audit_events("acme", 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    assert_eq!(actions, ["third", "second", "first"]);
-    assert_eq!(db.audit_events("acme", 2).await.unwrap().len(), 2);
+    tx.commit().await.unwrap();
+    let events = db.audit_events(&org("acme"), 10).await.unwrap();
+    let actions: Vec<AuditAction> = events.iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::ConnectionCreated,
+            AuditAction::HrisDisabled,
+            AuditAction::HrisEnabled
+        ]
+    );
+    assert_eq!(events[0].subject, AuditSubject::Organization(org("acme")));
+    assert_eq!(events[0].actor.id, "alice");
+    let stored: String =
+        sqlx::query_scalar("SELECT action FROM audit_events WHERE org_id = 'globex'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, "magic_link.issued", "stored by its dotted name");
+    assert_eq!(db.audit_events(&org("acme"), 2).await.unwrap().len(), 2);
 }
 
 async fn migrations_can_run_twice(db: &Db) {

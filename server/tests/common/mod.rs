@@ -151,14 +151,14 @@ impl TestEnv {
 
 impl TestEnv {
     /// The organization's latest `n` audit actions, newest first.
-    pub async fn audit_actions(&self, org_id: &str, n: i64) -> Vec<String> {
+    pub async fn audit_actions(&self, org_id: &app::model::OrganizationId, n: i64) -> Vec<String> {
         self.state
             .db
             .audit_events(org_id, n)
             .await
             .unwrap()
             .into_iter()
-            .map(|e| e.action)
+            .map(|e| e.action.as_str().to_string())
             .collect()
     }
 }

@@ -75,11 +75,12 @@ async fn rotation_reseals_every_secret_under_the_new_key(db: &Db) {
     two_orgs(db).await;
     let mut c = new_connection("acme", "c1", "Personio");
     c.account_token = Some(ring1.seal("conn-token-1"));
-    db.insert_connection(&c).await.unwrap();
-    db.insert_connection(&new_connection("globex", "c2", "No token"))
+    insert(db, &c).await.unwrap();
+    insert(db, &new_connection("globex", "c2", "No token"))
         .await
         .unwrap();
-    db.insert_magic_link(&NewMagicLink {
+    let mut tx = db.begin().await.unwrap();
+    tx.insert_magic_link(&NewMagicLink {
         id: "m1".into(),
         org_id: "globex".into(),
         provider_slug: None,
@@ -92,10 +93,10 @@ async fn rotation_reseals_every_secret_under_the_new_key(db: &Db) {
     })
     .await
     .unwrap();
-    assert!(db
-        .use_magic_link("origin-m1", "acct-1", &ring1.seal("magic-token-1"))
+    tx.use_magic_link("origin-m1", &"acct-1".into(), &ring1.seal("magic-token-1"))
         .await
-        .unwrap());
+        .unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(
         db.sealed_key_counts().await.unwrap(),
         vec![("k1".to_string(), 3)]
@@ -113,12 +114,20 @@ async fn rotation_reseals_every_secret_under_the_new_key(db: &Db) {
 
     // k1 removed: everything still reads back.
     let only2 = Keyring::parse(&k2).unwrap();
-    let conn = db.connection("acme", "c1").await.unwrap().unwrap();
+    let conn = db
+        .connection(&org("acme"), &cid("c1"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         only2.open(conn.account_token.as_ref().unwrap()).unwrap(),
         "conn-token-1"
     );
-    let link = db.magic_link("globex", "m1").await.unwrap().unwrap();
+    let link = db
+        .magic_link(&org("globex"), &"m1".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(only2.open(&link.url).unwrap(), "https://link.example/m1");
     assert_eq!(
         only2.open(link.account_token.as_ref().unwrap()).unwrap(),
@@ -129,7 +138,7 @@ async fn rotation_reseals_every_secret_under_the_new_key(db: &Db) {
     let ring3 = Keyring::parse(&Keyring::generate_spec("k3")).unwrap();
     let mut c = new_connection("acme", "c3", "Unknown key");
     c.account_token = Some(ring3.seal("t3"));
-    db.insert_connection(&c).await.unwrap();
+    insert(db, &c).await.unwrap();
     let err = db.reseal_all(&only2).await.unwrap_err().to_string();
     assert!(err.contains("c3") && !err.contains("t3"), "{err}");
 }
