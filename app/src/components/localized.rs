@@ -30,12 +30,14 @@ pub fn page_locale() -> Locale {
     }
 }
 
-/// The locale the current route's URL asks for (`?locale=`), if any. After a client-side navigation
-/// it decides the new page's language, as the server decides it for a page load.
+/// The locale the current URL asks for (`?locale=`), if any. After a client-side navigation it
+/// decides the new page's language, as the server decides it for a page load. Everything that
+/// renders texts is inside the app's `<Router>`.
 pub fn url_locale() -> Option<Locale> {
-    use leptos::prelude::{use_context, ArcRwSignal, WithUntracked};
-    let url = use_context::<ArcRwSignal<leptos_router::location::Url>>()?;
-    url.with_untracked(|u| u.search_params().get("locale"))
+    use leptos::prelude::WithUntracked;
+    leptos_router::hooks::use_location()
+        .query
+        .with_untracked(|q| q.get("locale"))
         .map(|l| Locale::parse(&l))
 }
 
