@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up what is missing and runs every test: each crate's Rust tests (the storage suite on SQLite and
-# on PostgreSQL at TEST_DATABASE_URL), then the Playwright
+# on PostgreSQL at TEST_DATABASE_URL), the check that the release server holds no sandbox, then the Playwright
 # suite against a freshly built server and Merge sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ step "merge-sandbox: its own tests (it plays Merge, and does not depend on app)"
 cargo test -p merge-sandbox
 step "server: configuration and provider tests (against the sandbox, in-process)"
 cargo test -p server
+step "server: the release binary holds no sandbox code"
+scripts/check-release-has-no-sandbox.sh
 step "frontend: compiles for wasm"
 cargo check -p frontend --target wasm32-unknown-unknown
 step "build the site, the server and the Merge sandbox"
