@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh >/dev/null
 cargo leptos build --release --split >/dev/null 2>&1 || cargo leptos build --release --split
+cargo build --release -p merge-sandbox >/dev/null 2>&1 || cargo build --release -p merge-sandbox
 
 echo "## Machine"
 echo "| what | value |"
@@ -34,10 +35,16 @@ echo "| **up-front total** | | | **$total** ($((total / 1024)) KiB; budget 165 K
 echo
 
 data=$(mktemp -d)
-HRIS_DATA_DIR="$data" HRIS_BIND_ADDR=127.0.0.1:0 HRIS_SANDBOX_ADDR=127.0.0.1:0 RUST_LOG=warn \
+RUST_LOG=warn target/release/merge-sandbox --addr 127.0.0.1:0 >"$data/sandbox" 2>&1 &
+sandbox_pid=$!
+trap 'kill $sandbox_pid 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 100); do grep -q "Merge sandbox on" "$data/sandbox" && break; sleep 0.1; done
+sandbox=$(grep -o 'Merge sandbox on http://[^ ]*' "$data/sandbox" | cut -d' ' -f4)
+HRIS_DATA_DIR="$data" HRIS_BIND_ADDR=127.0.0.1:0 RUST_LOG=warn \
+  MERGE_API_BASE_URL="$sandbox/api" MERGE_API_KEY=sandbox-api-key MERGE_LINK_SCRIPT_URL="$sandbox/initialize.js" \
   LEPTOS_SITE_ROOT=target/site target/release/server >"$data/out" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$data"' EXIT
+trap 'kill $pid $sandbox_pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do grep -q "listening on" "$data/out" && break; sleep 0.1; done
 base=$(grep -o 'listening on http://[^ ]*' "$data/out" | cut -d' ' -f3)
 (cd end2end && node ../scripts/bench-fcp.js "$base" "${RUNS:-15}")

@@ -38,10 +38,9 @@ pub const VARIABLES: &[(&str, VarDefault, &str)] = &[
     ("HRIS_PUBLIC_URL", Described("http://<HRIS_BIND_ADDR>"), "URL users reach the app at."),
     ("HRIS_DATA_DIR", Value("./data"), "Directory for the SQLite file and the dev encryption key."),
     ("DATABASE_URL", Described("sqlite://<HRIS_DATA_DIR>/hris.db"), "sqlite://... (embedded) or postgres://... (several instances)."),
-    ("MERGE_API_BASE_URL", Described("the built-in Merge sandbox"), "Merge API base, e.g. https://api.merge.dev/api, https://api-eu.merge.dev/api, https://api-ap.merge.dev/api."),
-    ("MERGE_API_KEY", Described("the sandbox's key"), "Merge API key (secret)."),
-    ("MERGE_LINK_SCRIPT_URL", Described("https://cdn.merge.dev/initialize.js (the sandbox's own in dev)"), "Merge Link's browser script."),
-    ("HRIS_SANDBOX_ADDR", Value("127.0.0.1:4010"), "Where dev mode runs the Merge sandbox when MERGE_API_BASE_URL is unset."),
+    ("MERGE_API_BASE_URL", Described("(none; required)"), "Merge API base, e.g. https://api.merge.dev/api, https://api-eu.merge.dev/api, https://api-ap.merge.dev/api (in dev: a merge-sandbox's, e.g. http://127.0.0.1:4010/api)."),
+    ("MERGE_API_KEY", Described("(none; required)"), "Merge API key (secret)."),
+    ("MERGE_LINK_SCRIPT_URL", Value("https://cdn.merge.dev/initialize.js"), "Merge Link's browser script (a merge-sandbox serves its own at /initialize.js)."),
     ("HRIS_ENCRYPTION_KEYS", Described("dev: generated once in <HRIS_DATA_DIR>/encryption-keys"), "id:base64(32 bytes)[,id:base64...]; the first seals, all open."),
     ("HRIS_ALLOWED_HOST_ORIGINS", Described("(none)"), "Comma-separated origins of admin shells allowed to embed the widget (CSP frame-ancestors) and to post host tokens."),
     ("MERGE_WEBHOOK_KEYS", Described("dev: generated once in <HRIS_DATA_DIR>/webhook-keys"), "Comma-separated signature keys of Merge's webhooks (any verifies; list several to rotate). Required in production."),
@@ -116,25 +115,22 @@ pub fn subcommand(matches: &clap::ArgMatches) -> Option<Subcommand> {
     }
 }
 
-pub const SANDBOX_API_KEY: &str = "sandbox-api-key";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Provider {
-    /// Merge itself, or any server that speaks its API.
-    External {
-        base_url: String,
-        api_key: String,
-        link_script_url: String,
-    },
-    /// The built-in sandbox, started by the server in dev mode.
-    Sandbox { addr: SocketAddr },
-}
-
-/// Where the provider is, once known (the sandbox's port is only known after it binds).
+/// Where Merge is: Merge itself, or any server that speaks its API (such as `merge-sandbox`).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ProviderEndpoints {
     pub base_url: String,
     pub api_key: String,
     pub link_script_url: String,
+}
+
+impl std::fmt::Debug for ProviderEndpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderEndpoints")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("link_script_url", &self.link_script_url)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +146,7 @@ pub struct Config {
     pub public_url: Option<String>,
     pub data_dir: PathBuf,
     pub database_url: String,
-    pub provider: Provider,
+    pub provider: ProviderEndpoints,
     /// `None` in dev mode without the variable: a key is generated once in the data dir.
     pub encryption_keys: Option<String>,
     pub allowed_host_origins: Vec<String>,
@@ -268,40 +264,45 @@ impl Config {
                 "expected a sqlite:// or postgres:// URL",
             ));
         }
-        let provider =
-            match (get("MERGE_API_BASE_URL"), get("MERGE_API_KEY")) {
-                (Some(base_url), Some(api_key)) => {
-                    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-                        return Err(err("MERGE_API_BASE_URL", "expected an http(s) URL"));
-                    }
-                    let link_script_url = get("MERGE_LINK_SCRIPT_URL")
-                        .unwrap_or_else(|| "https://cdn.merge.dev/initialize.js".into());
-                    Provider::External {
-                        base_url: base_url.trim_end_matches('/').into(),
-                        api_key,
-                        link_script_url,
-                    }
+        let provider = match (get("MERGE_API_BASE_URL"), get("MERGE_API_KEY")) {
+            (Some(base_url), Some(api_key)) => {
+                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                    return Err(err("MERGE_API_BASE_URL", "expected an http(s) URL"));
                 }
-                (Some(_), None) => {
-                    return Err(err(
-                        "MERGE_API_KEY",
-                        "required when MERGE_API_BASE_URL is set",
-                    ))
+                let link_script_url = get("MERGE_LINK_SCRIPT_URL")
+                    .unwrap_or_else(|| "https://cdn.merge.dev/initialize.js".into());
+                ProviderEndpoints {
+                    base_url: base_url.trim_end_matches('/').into(),
+                    api_key,
+                    link_script_url,
                 }
-                (None, Some(_)) => {
-                    return Err(err(
-                        "MERGE_API_BASE_URL",
-                        "required when MERGE_API_KEY is set",
-                    ))
-                }
-                (None, None) if production => return Err(err(
+            }
+            (Some(_), None) => {
+                return Err(err(
+                    "MERGE_API_KEY",
+                    "required when MERGE_API_BASE_URL is set",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
                     "MERGE_API_BASE_URL",
-                    "production mode needs Merge's URL and MERGE_API_KEY; the sandbox is for dev",
-                )),
-                (None, None) => Provider::Sandbox {
-                    addr: parse_addr(&get, "HRIS_SANDBOX_ADDR", "127.0.0.1:4010")?,
-                },
-            };
+                    "required when MERGE_API_KEY is set",
+                ))
+            }
+            (None, None) if production => {
+                return Err(err(
+                    "MERGE_API_BASE_URL",
+                    "production mode needs Merge's URL and MERGE_API_KEY",
+                ))
+            }
+            (None, None) => {
+                return Err(err(
+                    "MERGE_API_BASE_URL",
+                    "needs Merge's URL and MERGE_API_KEY; in dev, a merge-sandbox's \
+                     (`make run` starts one: http://127.0.0.1:4010/api, key sandbox-api-key)",
+                ))
+            }
+        };
         let encryption_keys = get("HRIS_ENCRYPTION_KEYS");
         match &encryption_keys {
             Some(spec) => {
@@ -527,15 +528,25 @@ mod tests {
 
     #[test]
     fn defaults_are_the_embedded_dev_setup() {
-        let c = config(&[]).unwrap();
+        let c = config(&[
+            ("MERGE_API_BASE_URL", "http://127.0.0.1:4010/api/"),
+            ("MERGE_API_KEY", "sandbox-api-key"),
+        ])
+        .unwrap();
         assert!(!c.production);
         assert_eq!(c.bind_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.database_url, "sqlite://./data/hris.db");
         assert_eq!(
             c.provider,
-            Provider::Sandbox {
-                addr: "127.0.0.1:4010".parse().unwrap()
+            ProviderEndpoints {
+                base_url: "http://127.0.0.1:4010/api".into(),
+                api_key: "sandbox-api-key".into(),
+                link_script_url: "https://cdn.merge.dev/initialize.js".into(),
             }
+        );
+        assert!(
+            !format!("{c:?}").contains("sandbox-api-key"),
+            "the key stays out of Debug"
         );
         assert_eq!(c.auth_mode, AuthMode::DevSignIn);
         assert_eq!(c.encryption_keys, None);
@@ -565,7 +576,11 @@ mod tests {
             ),
             ("HRIS_HOST_TOKEN_PUBLIC_KEY", "/nonexistent/key.pem"),
         ] {
-            let mut vars = vec![(var, value)];
+            let mut vars = vec![
+                (var, value),
+                ("MERGE_API_BASE_URL", "http://127.0.0.1:4010/api"),
+                ("MERGE_API_KEY", "sandbox-api-key"),
+            ];
             if var.starts_with("HRIS_HOST_TOKEN") {
                 vars.push(("HRIS_HOST_TOKEN_ISSUER", "https://shell.example.com"));
             }
@@ -583,6 +598,14 @@ mod tests {
                 .var,
             "MERGE_API_KEY"
         );
+    }
+
+    #[test]
+    fn dev_mode_needs_a_provider_too() {
+        // The server holds no sandbox: dev mode names the variable and how to get one.
+        let e = config(&[]).unwrap_err();
+        assert_eq!(e.var, "MERGE_API_BASE_URL");
+        assert!(e.message.contains("merge-sandbox"), "{e}");
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn load(config: &Config) -> Result<Keyring, ConfigError> {
 }
 
 /// The keys Merge's webhooks are verified with: from configuration, or (dev only) a key generated
-/// once in the data dir, which the built-in sandbox signs with.
+/// once in the data dir (`make run` gives its first key to the Merge sandbox to sign with).
 pub fn webhook_keys(config: &Config) -> Result<Vec<String>, ConfigError> {
     if let Some(keys) = &config.webhook_keys {
         return Ok(keys.clone());

@@ -9,6 +9,5 @@ pub mod housekeeping;
 pub mod keys;
 pub mod ops;
 pub mod router;
-pub mod sandbox;
 pub mod startup;
 pub mod webhooks;

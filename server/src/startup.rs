@@ -12,10 +12,7 @@ use tokio::{net::TcpListener, sync::Semaphore};
 
 use app::{provider::MergeClient, state::AppState, storage::Db};
 
-use crate::{
-    config::{Config, LogFormat, Provider, ProviderEndpoints, SANDBOX_API_KEY},
-    sandbox::{self, SandboxConfig, SandboxHandle, WebhookTarget},
-};
+use crate::config::{Config, LogFormat};
 
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -31,8 +28,6 @@ pub fn init_logging(format: LogFormat) {
 pub struct Prepared {
     pub state: AppState,
     pub listener: TcpListener,
-    /// The Merge sandbox, when dev mode runs it.
-    pub sandbox: Option<SandboxHandle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,46 +61,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         .local_addr()
         .map_err(|e| StartError::Bind(config.bind_addr, e))?;
     let public_url = config.public_url_for(bound);
-    let (endpoints, sandbox) = match &config.provider {
-        Provider::External {
-            base_url,
-            api_key,
-            link_script_url,
-        } => (
-            ProviderEndpoints {
-                base_url: base_url.clone(),
-                api_key: api_key.clone(),
-                link_script_url: link_script_url.clone(),
-            },
-            None,
-        ),
-        Provider::Sandbox { addr } => {
-            let sandbox_listener = TcpListener::bind(addr)
-                .await
-                .map_err(|e| StartError::Bind(*addr, e))?;
-            let handle = sandbox::spawn(
-                SandboxConfig {
-                    api_key: SANDBOX_API_KEY.to_string(),
-                    // The sandbox's webhooks reach this app, signed as Merge signs them.
-                    webhook: Some(WebhookTarget {
-                        url: format!("{public_url}/webhooks/merge"),
-                        signing_key: webhook_keys[0].clone(),
-                    }),
-                    ..SandboxConfig::default()
-                },
-                sandbox_listener,
-            )
-            .await
-            .map_err(|e| StartError::Bind(*addr, e))?;
-            tracing::warn!(url = %handle.public_url, "using the built-in Merge sandbox, not Merge");
-            let endpoints = ProviderEndpoints {
-                base_url: handle.api_base_url(),
-                api_key: SANDBOX_API_KEY.to_string(),
-                link_script_url: handle.link_script_url(),
-            };
-            (endpoints, Some(handle))
-        }
-    };
+    let endpoints = config.provider.clone();
     let provider = MergeClient::new(endpoints.base_url.clone(), endpoints.api_key.clone())
         .map_err(StartError::Provider)?;
     let leptos_options = LeptosOptions::builder()
@@ -131,23 +87,15 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             host_tokens: config.host_token.as_ref().map(|h| Arc::new(h.verifier())),
         },
         listener,
-        sandbox,
     })
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and closes the database.
 pub async fn serve(prepared: Prepared) -> std::io::Result<()> {
-    let Prepared {
-        state,
-        listener,
-        sandbox,
-    } = prepared;
+    let Prepared { state, listener } = prepared;
     let addr = listener.local_addr()?;
     let db = state.db.clone();
-    // The end-to-end harness reads these lines to learn the ports.
-    if let Some(s) = &sandbox {
-        println!("merge sandbox on {}", s.public_url);
-    }
+    // The end-to-end harness reads this line to learn the port.
     println!("listening on http://{addr}");
     tracing::info!(%addr, public_url = %state.settings.public_url, backend = ?db.backend(), "HRIS Connect serving");
     let housekeeping = crate::housekeeping::spawn(db.clone());
@@ -160,9 +108,6 @@ pub async fn serve(prepared: Prepared) -> std::io::Result<()> {
     .await?;
     housekeeping.abort();
     db.close().await;
-    if let Some(sandbox) = sandbox {
-        sandbox.stop();
-    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -148,13 +148,13 @@ mod tests {
             "old-key-0123456789".to_string(),
             "new-key-0123456789".to_string(),
         ];
-        let padded = crate::sandbox::sign_webhook("new-key-0123456789", body);
+        let padded = merge_sandbox::sign_webhook("new-key-0123456789", body);
         assert!(padded.ends_with('='), "the sandbox pads like Merge's docs");
         assert!(verify(body, &padded, &keys));
         assert!(verify(body, padded.trim_end_matches('='), &keys));
         assert!(!verify(
             body,
-            &crate::sandbox::sign_webhook("other-key-0123456", body),
+            &merge_sandbox::sign_webhook("other-key-0123456", body),
             &keys
         ));
         assert!(!verify(b"{}", &padded, &keys));

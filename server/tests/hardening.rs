@@ -522,7 +522,7 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
     };
     // Signed with the configured key: accepted; a replay is "already handled".
     let ping = json!({"response": "Success! This URL will be notified."}).to_string();
-    let sig = server::sandbox::sign_webhook(&key, ping.as_bytes());
+    let sig = merge_sandbox::sign_webhook(&key, ping.as_bytes());
     let res = app.send(post(ping.clone(), Some(sig.clone()))).await;
     assert_eq!((res.status, res.body.as_str()), (StatusCode::OK, "ok"));
     let res = app.send(post(ping.clone(), Some(sig.clone()))).await;
@@ -542,7 +542,7 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
         (ping.clone(), Some("AAAA".to_string())),
         (
             ping.clone(),
-            Some(server::sandbox::sign_webhook(
+            Some(merge_sandbox::sign_webhook(
                 "another-key-0123456789",
                 ping.as_bytes(),
             )),
@@ -556,7 +556,7 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
     let res = app
         .send(post(
             "not json".into(),
-            Some(server::sandbox::sign_webhook(&key, b"not json")),
+            Some(merge_sandbox::sign_webhook(&key, b"not json")),
         ))
         .await;
     assert_eq!(res.status, StatusCode::OK);
@@ -591,7 +591,7 @@ async fn webhooks_are_verified_deduplicated_and_handled(backend: Backend) {
         "data": {"account_token": "planted-webhook-token-1234", "is_relink": false},
     })
     .to_string();
-    let sig = server::sandbox::sign_webhook(&key, event.as_bytes());
+    let sig = merge_sandbox::sign_webhook(&key, event.as_bytes());
     let res = app.send(post(event.clone(), Some(sig.clone()))).await;
     assert_eq!((res.status, res.body.as_str()), (StatusCode::OK, "ok"));
     let stored = app

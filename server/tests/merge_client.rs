@@ -21,8 +21,8 @@ use axum::{
     routing::{get, post},
     Router,
 };
+use merge_sandbox::{self as sandbox, SandboxConfig, SandboxHandle};
 use serde_json::{json, Value};
-use server::sandbox::{self, SandboxConfig, SandboxHandle};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use tokio::net::TcpListener;
 

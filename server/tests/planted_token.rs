@@ -40,7 +40,7 @@ fn install_capture() -> Captured {
     let subscriber = tracing_subscriber::fmt()
         // Everything the app and its libraries log, at every level. The sandbox stands in for Merge
         // (it holds the tokens by design), so its own lines are not ours to search.
-        .with_env_filter("trace,server::sandbox=off,hyper=debug,h2=debug,reqwest=debug,rustls=info")
+        .with_env_filter("trace,merge_sandbox=off,hyper=debug,h2=debug,reqwest=debug,rustls=info")
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();

@@ -1,6 +1,7 @@
 //! Merge's JSON, field for field (snake_case, as on the wire), and its mapping to the domain types.
 //!
-//! Both directions derive serde so the sandbox answers with exactly what the client reads.
+//! Both directions derive serde. The Merge sandbox (`server/sandbox/`) has its own types, written
+//! from Merge's wire shapes, so a field misread here is not mirrored there.
 //! Missing optional fields deserialize as `None`; unknown fields are ignored.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
-//! A real server environment for tests: configuration, SQLite in a temp dir, the Merge sandbox on a
-//! free port and the real Merge client pointed at it.
+//! A real server environment for tests: configuration, SQLite in a temp dir, the Merge sandbox
+//! (in-process, a dev-dependency) on a free port and the real Merge client pointed at it.
 
 #![allow(dead_code)]
 
@@ -10,6 +10,7 @@ use app::{
     provider::{MergeClient, RetryPolicy},
     state::AppState,
 };
+use merge_sandbox::{SandboxConfig, SandboxHandle};
 use server::{config::Config, startup};
 
 pub struct TestEnv {
@@ -17,10 +18,12 @@ pub struct TestEnv {
     pub sandbox_url: String,
     pub http: reqwest::Client,
     dir: std::path::PathBuf,
+    sandbox: SandboxHandle,
 }
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        self.sandbox.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -45,16 +48,28 @@ impl TestEnv {
     /// Like `start`, with more (or other) configuration variables, e.g. `DATABASE_URL`.
     pub async fn start_with(extra: &[(&str, String)]) -> TestEnv {
         let dir = std::env::temp_dir().join(format!("hris-test-{}", unique()));
+        let api_key = "sandbox-api-key";
+        let sandbox = merge_sandbox::spawn(
+            SandboxConfig {
+                api_key: api_key.into(),
+                ..SandboxConfig::default()
+            },
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        )
+        .await
+        .unwrap();
         let mut vars: HashMap<&str, String> = [
             ("HRIS_DATA_DIR", dir.display().to_string()),
             ("HRIS_BIND_ADDR", "127.0.0.1:0".into()),
-            ("HRIS_SANDBOX_ADDR", "127.0.0.1:0".into()),
+            ("MERGE_API_BASE_URL", sandbox.api_base_url()),
+            ("MERGE_API_KEY", api_key.into()),
+            ("MERGE_LINK_SCRIPT_URL", sandbox.link_script_url()),
         ]
         .into();
         vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let prepared = startup::prepare(&config).await.unwrap();
-        let sandbox_url = prepared.sandbox.as_ref().unwrap().public_url.clone();
+        let sandbox_url = sandbox.public_url.clone();
         let mut state = prepared.state;
         // Same client, quicker retries, so fault tests do not wait half-seconds.
         let fast = RetryPolicy {
@@ -73,12 +88,21 @@ impl TestEnv {
             )
             .unwrap(),
         );
-        TestEnv {
+        let env = TestEnv {
             state,
             sandbox_url,
             http: test_client(true),
             dir,
-        }
+            sandbox,
+        };
+        // As in dev: the sandbox's webhooks go to this app, signed with its first webhook key.
+        let hook = serde_json::json!({
+            "url": format!("{}/webhooks/merge", env.state.settings.public_url),
+            "signing_key": env.state.settings.webhook_keys[0],
+        });
+        env.control(reqwest::Method::PUT, "/webhook", Some(hook))
+            .await;
+        env
     }
 
     /// The data directory (the SQLite file, dev keys).

@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use app::provider::{wire, LinkStatus};
+use crate::wire::{self, LinkStatus};
 use axum::{
     body::Body,
     extract::{FromRequestParts, Path, Query, Request, State},
@@ -316,7 +316,7 @@ fn linked_account_wire(sb: &Sandbox, a: &Account) -> wire::AccountDetailsAndActi
     wire::AccountDetailsAndActions {
         id: a.id.clone(),
         category: Some("hris".to_string()),
-        status: a.status.as_str().to_string(),
+        status: a.status,
         status_detail: a.status_detail.clone(),
         end_user_origin_id: Some(a.end_user.origin_id.clone()),
         end_user_organization_name: a.end_user.organization_name.clone(),

@@ -10,6 +10,7 @@ pub mod data;
 mod link;
 mod state;
 mod webhook;
+pub mod wire;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

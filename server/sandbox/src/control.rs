@@ -183,8 +183,8 @@ async fn clear(State(sb): Shared, Query(q): Query<ClearQuery>) -> StatusCode {
         .filter(|a| q.account_id.as_ref().is_none_or(|id| *id == a.id))
     {
         a.faults.clear();
-        if a.status == app::provider::LinkStatus::RelinkNeeded {
-            a.status = app::provider::LinkStatus::Complete;
+        if a.status == crate::wire::LinkStatus::RelinkNeeded {
+            a.status = crate::wire::LinkStatus::Complete;
             a.status_detail = None;
         }
     }

@@ -10,7 +10,7 @@ use std::{
     },
 };
 
-use app::provider::{wire, LinkStatus};
+use crate::wire::{self, LinkStatus};
 use rand::{distributions::Alphanumeric, Rng};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};

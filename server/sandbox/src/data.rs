@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use app::provider::wire::{self, Expandable};
+use crate::wire::{self, Expandable};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::state::rfc3339;

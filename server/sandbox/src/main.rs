@@ -1,18 +1,25 @@
-//! Runs the Merge sandbox alone:
+//! Runs the Merge sandbox:
 //! `merge-sandbox --addr 127.0.0.1:4010 --api-key <key> --employees <n> [--public-url <url>]
 //!  [--webhook-url <url> --webhook-key <key>]`
+//!
+//! The webhook key may come from `SANDBOX_WEBHOOK_KEY` instead of `--webhook-key` (keeps it out of
+//! the process list). Prints `Merge sandbox on <url> (API base <url>)` once it listens.
 
 use std::net::SocketAddr;
 
-use server::sandbox::{spawn, SandboxConfig, WebhookTarget, DEMO_PASSWORD};
+use merge_sandbox::{spawn, SandboxConfig, WebhookTarget, DEMO_PASSWORD};
 
 const USAGE: &str = "usage: merge-sandbox [--addr 127.0.0.1:4010] [--api-key KEY] [--employees N] \
-[--public-url URL] [--webhook-url URL --webhook-key KEY]";
+[--public-url URL] [--webhook-url URL --webhook-key KEY]\n\
+(the webhook key may also come from the environment variable SANDBOX_WEBHOOK_KEY)";
 
-fn parse(args: impl Iterator<Item = String>) -> Result<(SocketAddr, SandboxConfig), String> {
+fn parse(
+    args: impl Iterator<Item = String>,
+    env_hook_key: Option<String>,
+) -> Result<(SocketAddr, SandboxConfig), String> {
     let mut addr: SocketAddr = "127.0.0.1:4010".parse().map_err(|e| format!("{e}"))?;
     let mut config = SandboxConfig::default();
-    let (mut hook_url, mut hook_key) = (None, None);
+    let (mut hook_url, mut hook_key) = (None, env_hook_key.filter(|k| !k.trim().is_empty()));
     let mut args = args.skip(1);
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
@@ -38,7 +45,11 @@ fn parse(args: impl Iterator<Item = String>) -> Result<(SocketAddr, SandboxConfi
     config.webhook = match (hook_url, hook_key) {
         (Some(url), Some(signing_key)) => Some(WebhookTarget { url, signing_key }),
         (None, None) => None,
-        _ => return Err("--webhook-url and --webhook-key go together".to_string()),
+        _ => {
+            return Err(
+                "--webhook-url and --webhook-key (or SANDBOX_WEBHOOK_KEY) go together".to_string(),
+            )
+        }
     };
     Ok((addr, config))
 }
@@ -50,7 +61,7 @@ async fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let (addr, config) = match parse(std::env::args()) {
+    let (addr, config) = match parse(std::env::args(), std::env::var("SANDBOX_WEBHOOK_KEY").ok()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -83,5 +94,42 @@ async fn main() {
             eprintln!("error: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> std::vec::IntoIter<String> {
+        std::iter::once("merge-sandbox")
+            .chain(a.iter().copied())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn flags_and_the_environment_key() {
+        let (addr, c) = parse(
+            args(&["--addr", "127.0.0.1:0", "--webhook-url", "http://x/hooks"]),
+            Some("whsec_env".into()),
+        )
+        .unwrap();
+        assert_eq!(addr.port(), 0);
+        assert_eq!(c.webhook.unwrap().signing_key, "whsec_env");
+        let (_, c) = parse(
+            args(&["--webhook-url", "http://x", "--webhook-key", "whsec_flag"]),
+            Some("whsec_env".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            c.webhook.unwrap().signing_key,
+            "whsec_flag",
+            "the flag wins"
+        );
+        assert!(parse(args(&["--webhook-url", "http://x"]), None).is_err());
+        assert!(parse(args(&["--employees", "many"]), None).is_err());
+        assert!(parse(args(&["--bogus", "1"]), None).is_err());
     }
 }
