@@ -8,8 +8,8 @@ use app::{
     i18n::EN,
     provider::{HrisProvider, LinkedAccountFilter, MergeClient, RetryPolicy},
 };
+use merge_sandbox::{self as sandbox, SandboxConfig, SandboxHandle};
 use serde_json::{json, Value};
-use server::sandbox::{self, SandboxConfig, SandboxHandle};
 use tokio::{net::TcpListener, time::timeout};
 
 const KEY: &str = "test-api-key";

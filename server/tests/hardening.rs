@@ -620,7 +620,7 @@ async fn webhooks_that_can_never_be_handled_answer_200_not_503(backend: Backend)
     let key = app.env.state.settings.webhook_keys[0].clone();
     let client = common::test_client(false);
     let deliver = |body: String| {
-        let sig = server::sandbox::sign_webhook(&key, body.as_bytes());
+        let sig = merge_sandbox::sign_webhook(&key, body.as_bytes());
         let req = client
             .post(format!("{base}/webhooks/merge"))
             .header(header::CONTENT_TYPE, "application/json")
