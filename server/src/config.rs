@@ -658,6 +658,8 @@ mod tests {
                 "server",
                 "--hris-bind-addr=127.0.0.1:9",
                 "--hris-data-dir= ",
+                "--merge-api-base-url=http://127.0.0.1:4010/api",
+                "--merge-api-key=sandbox-api-key",
             ])
             .unwrap();
         let c = Config::from_matches(&m).unwrap();
