@@ -263,11 +263,7 @@ async fn link_exchange_details_list_sync_and_delete() {
         .await;
     assert_eq!(status, StatusCode::GONE);
 
-    let details = env
-        .client
-        .check_connection(&ex.account_token)
-        .await
-        .unwrap();
+    let details = env.client.account_details(&ex.account_token).await.unwrap();
     assert_eq!(details.id.as_deref(), Some(ex.linked_account_id.as_str()));
     assert_eq!(details.status, LinkStatus::Complete);
     assert_eq!(details.integration_name.as_deref(), Some("Personio"));
@@ -546,8 +542,12 @@ async fn relink_keeps_account_id_and_token() {
     env.fault(json!({"kind": "relink_needed", "account_id": ex.linked_account_id}))
         .await;
     assert_eq!(
-        env.client.check_connection(&ex.account_token).await,
-        Err(ProviderError::RelinkNeeded)
+        env.client
+            .account_details(&ex.account_token)
+            .await
+            .unwrap()
+            .status,
+        LinkStatus::RelinkNeeded
     );
     let broken = LinkedAccountFilter {
         status: Some(LinkStatus::RelinkNeeded),
@@ -603,7 +603,7 @@ async fn relink_keeps_account_id_and_token() {
     assert_eq!(again.account_token, ex.account_token);
     assert_eq!(
         env.client
-            .check_connection(&ex.account_token)
+            .account_details(&ex.account_token)
             .await
             .unwrap()
             .status,
@@ -1549,10 +1549,6 @@ async fn canned_responses() {
     assert_eq!(group_hits.load(Ordering::SeqCst), 1);
     assert_eq!(
         client.account_details(&t).await.unwrap_err(),
-        ProviderError::TokenRejected
-    );
-    assert_eq!(
-        client.check_connection(&t).await.unwrap_err(),
         ProviderError::TokenRejected
     );
     client.delete_account(&t).await.unwrap();

@@ -103,6 +103,21 @@ fn stored(t: &'static Texts) -> impl Fn(StoreError) -> AppError {
     }
 }
 
+/// Ends a change to `c`: records `action` in the same transaction, commits, and returns the
+/// connection as the change left it.
+async fn commit_audited(
+    mut tx: Tx,
+    who: &Identity,
+    action: AuditAction,
+    c: &ConnectionRecord,
+    detail: impl Into<String>,
+) -> Result<ConnectionRecord, StoreError> {
+    audit(&mut tx, who, action, c, detail).await?;
+    let c = reload(&mut tx, c).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
 /// The connection as the transaction sees it after its writes.
 async fn reload(tx: &mut Tx, c: &ConnectionRecord) -> Result<ConnectionRecord, StoreError> {
     tx.connection(&c.org_id, &c.id)
@@ -389,8 +404,8 @@ pub async fn finish_link(
             now_ms(),
         )
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             who,
             if relinked {
                 AuditAction::ConnectionRelinked
@@ -400,10 +415,7 @@ pub async fn finish_link(
             &c,
             format!("{} linked to account {account}", c.display_name),
         )
-        .await?;
-        let c = reload(&mut tx, &c).await?;
-        tx.commit().await?;
-        Ok(c)
+        .await
     }
     .await
     .map_err(stored(t))?;
@@ -458,17 +470,14 @@ pub async fn test(
             now,
         )
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             who,
             AuditAction::ConnectionTested,
             &c,
             format!("Test Connection: {}", detail.message(&EN)),
         )
-        .await?;
-        let c = reload(&mut tx, &c).await?;
-        tx.commit().await?;
-        Ok(c)
+        .await
     }
     .await
     .map_err(stored(t))?;
@@ -517,17 +526,14 @@ pub async fn activate(
             )
             .await?;
         }
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             who,
             AuditAction::ConnectionActivated,
             &c,
             format!("{} activated", c.display_name),
         )
-        .await?;
-        let c = reload(&mut tx, &c).await?;
-        tx.commit().await?;
-        Ok(c)
+        .await
     }
     .await
     .map_err(|e| match e {
@@ -548,17 +554,14 @@ pub async fn deactivate(
     let c = async {
         let mut tx = state.db.begin().await?;
         tx.deactivate_connection(&c.org_id, &c.id).await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             who,
             AuditAction::ConnectionDeactivated,
             &c,
             format!("{} deactivated", c.display_name),
         )
-        .await?;
-        let c = reload(&mut tx, &c).await?;
-        tx.commit().await?;
-        Ok(c)
+        .await
     }
     .await
     .map_err(stored(t))?;
@@ -673,17 +676,14 @@ pub async fn add_manual(
             now_ms(),
         )
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             who,
             AuditAction::ConnectionAddedManually,
             &record,
             format!("{name} added with account {account_id}"),
         )
-        .await?;
-        let record = reload(&mut tx, &record).await?;
-        tx.commit().await?;
-        Ok(record)
+        .await
     }
     .await;
     let record = match stored_result {
@@ -773,17 +773,14 @@ pub async fn replace_token(
             &last4(token),
         )
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             who,
             AuditAction::ConnectionTokenReplaced,
             &c,
             format!("Token of {} replaced by the service desk", c.display_name),
         )
-        .await?;
-        let c = reload(&mut tx, &c).await?;
-        tx.commit().await?;
-        Ok(c)
+        .await
     }
     .await
     .map_err(stored(t))?;

@@ -398,6 +398,8 @@ pub trait HrisProvider: Send + Sync {
     /// The HR systems customers can pick from (HRIS category only).
     async fn integrations(&self) -> ProviderResult<Vec<Integration>>;
     async fn sync_status(&self, token: &AccountToken) -> ProviderResult<Vec<SyncStatus>>;
+    /// Asks Merge to sync the account now (costs a sync credit). No product code calls it yet: it
+    /// is kept for the employee sync's "Sync now" on a stale account (issue: employee sync).
     async fn force_resync(&self, token: &AccountToken) -> ProviderResult<Vec<SyncStatus>>;
     async fn employees(
         &self,
@@ -416,14 +418,4 @@ pub trait HrisProvider: Send + Sync {
         query: PageQuery,
     ) -> ProviderResult<Page<Location>>;
     async fn groups(&self, token: &AccountToken, query: PageQuery) -> ProviderResult<Page<Group>>;
-
-    /// "Test connection": the account's details if it is usable, [`ProviderError::RelinkNeeded`]
-    /// if the customer has to reconnect.
-    async fn check_connection(&self, token: &AccountToken) -> ProviderResult<AccountDetails> {
-        let details = self.account_details(token).await?;
-        match details.status {
-            LinkStatus::RelinkNeeded => Err(ProviderError::RelinkNeeded),
-            _ => Ok(details),
-        }
-    }
 }
