@@ -765,7 +765,8 @@ async fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
         "closed after {:?}",
         opened.elapsed()
     );
-    let res = client
+    // A new client: the first one's pooled keep-alive connection was closed as idle meanwhile.
+    let res = common::test_client(false)
         .get(format!("{}/healthz", served.base))
         .send()
         .await
