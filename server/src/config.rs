@@ -139,7 +139,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub production: bool,
     pub bind_addr: SocketAddr,
@@ -158,6 +158,35 @@ pub struct Config {
     pub session_idle: Duration,
     pub log_format: LogFormat,
     pub site_root: String,
+}
+
+impl std::fmt::Debug for Config {
+    /// The secrets (encryption and webhook keys) show as how many there are, never their values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |n: Option<usize>| n.map(|n| format!("<{n} redacted>"));
+        f.debug_struct("Config")
+            .field("production", &self.production)
+            .field("bind_addr", &self.bind_addr)
+            .field("public_url", &self.public_url)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url)
+            .field("provider", &self.provider)
+            .field(
+                "encryption_keys",
+                &count(self.encryption_keys.as_ref().map(|k| k.split(',').count())),
+            )
+            .field("allowed_host_origins", &self.allowed_host_origins)
+            .field(
+                "webhook_keys",
+                &count(self.webhook_keys.as_ref().map(Vec::len)),
+            )
+            .field("host_token", &self.host_token)
+            .field("auth_mode", &self.auth_mode)
+            .field("session_idle", &self.session_idle)
+            .field("log_format", &self.log_format)
+            .field("site_root", &self.site_root)
+            .finish()
+    }
 }
 
 /// The admin shell's token key, issuer and audience.
@@ -597,6 +626,33 @@ mod tests {
                 .unwrap_err()
                 .var,
             "MERGE_API_KEY"
+        );
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let key = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let c = config(&[
+            ("MERGE_API_BASE_URL", "http://127.0.0.1:4010/api"),
+            ("MERGE_API_KEY", "sandbox-api-key"),
+            ("HRIS_ENCRYPTION_KEYS", key),
+            (
+                "MERGE_WEBHOOK_KEYS",
+                "whsec_0123456789abcdef,whsec_fedcba9876543210",
+            ),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        for secret in [key, "whsec_0123456789abcdef", "whsec_fedcba9876543210"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(
+            debug.contains("encryption_keys: Some(\"<1 redacted>\")"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("webhook_keys: Some(\"<2 redacted>\")"),
+            "{debug}"
         );
     }
 
