@@ -11,19 +11,19 @@ use crate::{
 };
 
 #[cfg(feature = "ssr")]
-async fn desk() -> Result<crate::auth::Caller, AppError> {
-    crate::auth::require(crate::model::Permission::ServiceDesk).await
+fn desk() -> Result<crate::auth::Caller, AppError> {
+    crate::auth::require(crate::model::Permission::ServiceDesk)
 }
 
 #[server(endpoint = "desk/organizations")]
 pub async fn desk_organizations() -> Result<Vec<OrganizationOption>, AppError> {
-    let c = desk().await?;
+    let c = desk()?;
     crate::domain::magic_links::organizations(&c.state).await
 }
 
 #[server(endpoint = "desk/magic_links")]
 pub async fn desk_magic_links(org_id: OrganizationId) -> Result<Vec<MagicLinkView>, AppError> {
-    let c = desk().await?;
+    let c = desk()?;
     crate::domain::magic_links::list(&c.state, &c.identity, &org_id).await
 }
 
@@ -33,7 +33,7 @@ pub async fn issue_magic_link(
     org_id: OrganizationId,
     slug: String,
 ) -> Result<MagicLinkView, AppError> {
-    let c = desk().await?;
+    let c = desk()?;
     let slug = Some(slug.trim()).filter(|s| !s.is_empty());
     crate::domain::magic_links::issue(&c.state, &c.identity, &org_id, slug).await
 }
@@ -43,7 +43,7 @@ pub async fn revoke_magic_link(
     org_id: OrganizationId,
     id: MagicLinkId,
 ) -> Result<MagicLinkView, AppError> {
-    let c = desk().await?;
+    let c = desk()?;
     crate::domain::magic_links::revoke(&c.state, &c.identity, &org_id, &id).await
 }
 
@@ -53,14 +53,14 @@ pub async fn reveal_magic_link_token(
     org_id: OrganizationId,
     id: MagicLinkId,
 ) -> Result<String, AppError> {
-    let c = desk().await?;
+    let c = desk()?;
     crate::domain::magic_links::reveal_token(&c.state, &c.identity, &org_id, &id).await
 }
 
 /// The organization's manually set-up connections, whose tokens the desk may replace.
 #[server(endpoint = "desk/connections")]
 pub async fn desk_connections(org_id: OrganizationId) -> Result<Vec<ConnectionView>, AppError> {
-    let c = desk().await?;
+    let c = desk()?;
     let list = crate::domain::connections::list_for(&c.state, &c.identity, &org_id).await?;
     Ok(list
         .into_iter()
@@ -74,14 +74,14 @@ pub async fn replace_connection_token(
     id: ConnectionId,
     token: String,
 ) -> Result<ConnectionView, AppError> {
-    let c = desk().await?;
+    let c = desk()?;
     crate::domain::connections::replace_token(&c.state, &c.identity, &org_id, &id, &token).await
 }
 
 /// The HR systems a magic link can be made for.
 #[server(endpoint = "desk/directory")]
 pub async fn desk_directory() -> Result<Vec<crate::model::DirectoryEntry>, AppError> {
-    let c = desk().await?;
+    let c = desk()?;
     c.state
         .directory
         .get(c.state.provider.as_ref(), c.identity.texts())

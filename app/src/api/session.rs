@@ -10,7 +10,7 @@ use crate::{
 /// The signed-in user, or `None`. Needs no permission.
 #[server(endpoint = "session/whoami")]
 pub async fn whoami() -> Result<Option<Viewer>, AppError> {
-    let (state, identity) = crate::auth::current().await?;
+    let (state, identity) = crate::auth::current()?;
     Ok(identity.map(|i| i.viewer(state.settings.auth_mode)))
 }
 

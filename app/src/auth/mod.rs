@@ -75,13 +75,13 @@ pub fn request_identity() -> Result<Option<Identity>, AppError> {
 }
 
 /// The current identity, if the request carries a live session.
-pub async fn current() -> Result<(AppState, Option<Identity>), AppError> {
+pub fn current() -> Result<(AppState, Option<Identity>), AppError> {
     Ok((app_state()?, request_identity()?))
 }
 
 /// The caller, who must be signed in and hold `permission`; 401 or 403 otherwise.
-pub async fn require(permission: Permission) -> Result<Caller, AppError> {
-    let (state, identity) = current().await?;
+pub fn require(permission: Permission) -> Result<Caller, AppError> {
+    let (state, identity) = current()?;
     let identity = identity.ok_or(AppError::Unauthenticated)?;
     if !identity.can(permission) {
         tracing::info!(user = %identity.user_id, org = %identity.org_id, ?permission, "permission refused");
