@@ -14,6 +14,10 @@ test("the admin page loads no lazy chunk; the desk page loads its own and works"
   await page.reload();
   await expect(page.getByRole("switch", { name: "HRIS Integration" })).toHaveAttribute("aria-checked", "true");
   expect(chunks).toEqual([]);
+  // The frontend marks the moment hydration is done (the page answers clicks), once per page load.
+  await expect
+    .poll(() => page.evaluate(() => performance.getEntriesByName("hris:hydrated", "mark").length))
+    .toBe(1);
 
   const context = await browser.newContext({ baseURL: process.env.HRIS_BASE_URL });
   const desk = await context.newPage();
