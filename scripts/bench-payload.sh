@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh >/dev/null
-cargo leptos build --release --split >/dev/null 2>&1 || cargo leptos build --release --split
+cargo leptos build --release --split -P >/dev/null 2>&1 || cargo leptos build --release --split -P
 cargo build --release -p merge-sandbox >/dev/null 2>&1 || cargo build --release -p merge-sandbox
 
 echo "## Machine"

@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
+pub mod assets;
 pub mod config;
 pub mod housekeeping;
 pub mod keys;

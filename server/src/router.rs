@@ -4,7 +4,10 @@
 //! the cross-site guard, the identity layer (who is calling, resolved once; the session gate for
 //! server functions), field limits, the page locale, the error status.
 
-use std::sync::{Arc, OnceLock};
+use std::{
+    collections::HashSet,
+    sync::{Arc, OnceLock},
+};
 
 use axum::{
     body::{to_bytes, Body},
@@ -19,11 +22,11 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use rand::RngCore;
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir, trace::TraceLayer};
 
 use app::{auth::RequestIdentity, error::AppError, shell, state::AppState, App};
 
-use crate::{ops, webhooks};
+use crate::{assets, ops, webhooks};
 
 /// Largest request body accepted anywhere (forms, server-function calls and webhooks are small).
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -59,6 +62,18 @@ pub fn app(state: AppState) -> Router {
     let routes = route_list();
     let options = state.leptos_options.clone();
     let policy = Arc::new(SecurityPolicy::from_state(&state));
+    let pkg = format!("/{}", options.site_pkg_dir);
+    // The built wasm, js and css, as they are on disk: a precompressed sibling (`.br`, `.gz`, made
+    // by the release build) when the client accepts it, else the file itself; no compression work
+    // per request.
+    let pkg_files =
+        ServeDir::new(std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir))
+            .precompressed_br()
+            .precompressed_gzip();
+    let immutable = Arc::new(assets::content_addressed(
+        &options.site_root,
+        &options.site_pkg_dir,
+    ));
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -66,10 +81,12 @@ pub fn app(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, provide_request_context, move || {
             shell(options.clone())
         })
+        .nest_service(&pkg, pkg_files)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(provide_request_context, shell))
+        .layer(middleware::from_fn_with_state(immutable, static_cache))
         .layer(middleware::from_fn(error_status))
         .layer(middleware::from_fn(page_locale))
         .layer(middleware::from_fn(field_limits))
@@ -82,6 +99,30 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `Cache-Control` of the built files under `/pkg/`: a year, immutable, for a content-addressed
+/// file (`assets::content_addressed`); revalidated before each use for the others.
+async fn static_cache(
+    State(immutable): State<Arc<HashSet<String>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    if !path.starts_with("/pkg/") {
+        return next.run(req).await;
+    }
+    let cache = if immutable.contains(path) {
+        assets::IMMUTABLE
+    } else {
+        assets::REVALIDATE
+    };
+    let mut res = next.run(req).await;
+    if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    }
+    res
 }
 
 /// The CSP nonce of one response, chosen by `security_headers` and used by Leptos for its scripts.

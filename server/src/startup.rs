@@ -69,6 +69,11 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         .site_root(config.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(bound)
+        .hash_files(crate::assets::site_is_hashed(
+            &config.site_root,
+            "pkg",
+            "hris-connect",
+        ))
         .env(if config.production {
             Env::PROD
         } else {

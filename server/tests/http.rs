@@ -212,3 +212,88 @@ async fn the_session_is_looked_up_once_per_request() {
     drop(_guard);
     app.finish().await;
 }
+
+/// The built files as production serves them: a content-addressed name (the MD5 of the bytes, as
+/// cargo-leptos' `hash-files` makes it) is cached for a year; a precompressed sibling is sent when
+/// the client accepts its encoding, else the file itself; other files under `/pkg/` revalidate.
+#[tokio::test]
+async fn hashed_assets_are_immutable_and_served_precompressed() {
+    use axum::{body::Body, http::Request};
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use md5::{Digest, Md5};
+    use tower::ServiceExt;
+
+    let root = std::env::temp_dir().join(format!("hris-site-{}", uuid::Uuid::new_v4()));
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let wasm: &[u8] = b"\0asm\x01\0\0\0 the app";
+    let name = format!(
+        "hris-connect.{}.wasm",
+        URL_SAFE_NO_PAD.encode(Md5::digest(wasm))
+    );
+    std::fs::write(pkg.join(&name), wasm).unwrap();
+    std::fs::write(pkg.join(format!("{name}.br")), b"brotli bytes").unwrap();
+    // Named like a hashed file, but the name is not the MD5 of these bytes (rewritten after naming).
+    let stale = format!(
+        "hris-connect.{}.js",
+        URL_SAFE_NO_PAD.encode(Md5::digest(b"before"))
+    );
+    std::fs::write(pkg.join(&stale), b"after").unwrap();
+    let env =
+        common::TestEnv::start_with(&[("LEPTOS_SITE_ROOT", root.display().to_string())]).await;
+    let router = server::router::app(env.state.clone());
+    let get = |path: String, accept: Option<&'static str>| {
+        let router = router.clone();
+        async move {
+            let mut req = Request::builder().uri(path);
+            if let Some(a) = accept {
+                req = req.header("accept-encoding", a);
+            }
+            let res = router
+                .oneshot(req.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let header = |h: &str| {
+                res.headers()
+                    .get(h)
+                    .map(|v| v.to_str().unwrap().to_string())
+            };
+            let (status, cache, encoding) = (
+                res.status(),
+                header("cache-control"),
+                header("content-encoding"),
+            );
+            let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, cache, encoding, body.to_vec())
+        }
+    };
+    let immutable = Some("public, max-age=31536000, immutable".to_string());
+
+    let (status, cache, encoding, body) =
+        get(format!("/pkg/{name}"), Some("gzip, deflate, br")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cache, immutable);
+    assert_eq!(encoding.as_deref(), Some("br"));
+    assert_eq!(body, b"brotli bytes");
+
+    // No `.gz` sibling: a gzip-only client gets the file as it is; so does one accepting nothing.
+    for accept in [Some("gzip"), None] {
+        let (status, cache, encoding, body) = get(format!("/pkg/{name}"), accept).await;
+        assert_eq!(status, StatusCode::OK, "{accept:?}");
+        assert_eq!(cache, immutable, "{accept:?}");
+        assert_eq!(encoding, None, "{accept:?}");
+        assert_eq!(body, wasm, "{accept:?}");
+    }
+
+    let (status, cache, _, body) = get(format!("/pkg/{stale}"), Some("br")).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, &b"after"[..]));
+    assert_eq!(cache.as_deref(), Some("no-cache"));
+
+    let (status, cache, _, _) = get("/pkg/missing.wasm".into(), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(cache, None);
+    drop(env);
+    std::fs::remove_dir_all(root).unwrap();
+}
