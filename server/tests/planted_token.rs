@@ -346,10 +346,12 @@ async fn postgres_dump(url: &str) -> String {
     assert!(tables.iter().any(|t| t == "connections"));
     let mut out = String::new();
     for t in tables {
-        for row in sqlx::query(&format!("SELECT CAST(t AS TEXT) FROM {t} t"))
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
+        for row in sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(t AS TEXT) FROM {t} t"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
         {
             out.push_str(&row.get::<String, _>(0));
             out.push('\n');

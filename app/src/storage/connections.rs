@@ -119,7 +119,7 @@ async fn fetch<'e>(
     org_id: &OrganizationId,
     id: &ConnectionId,
 ) -> StoreResult<Option<ConnectionRecord>> {
-    Ok(sqlx::query_as::<_, Row>(&format!(
+    Ok(sqlx::query_as::<_, Row>(sql!(
         "SELECT {COLUMNS} FROM connections WHERE org_id = $1 AND id = $2"
     ))
     .bind(org_id)
@@ -141,7 +141,7 @@ impl Db {
 
     /// The organization's connections, oldest first.
     pub async fn connections(&self, org_id: &OrganizationId) -> StoreResult<Vec<ConnectionRecord>> {
-        Ok(sqlx::query_as::<_, Row>(&format!(
+        Ok(sqlx::query_as::<_, Row>(sql!(
             "SELECT {COLUMNS} FROM connections WHERE org_id = $1 ORDER BY created_at, id"
         ))
         .bind(org_id)

@@ -103,7 +103,7 @@ async fn fetch<'e>(
     org_id: &OrganizationId,
     id: &MagicLinkId,
 ) -> StoreResult<Option<MagicLinkRecord>> {
-    Ok(sqlx::query_as::<_, Row>(&format!(
+    Ok(sqlx::query_as::<_, Row>(sql!(
         "SELECT {COLUMNS} FROM magic_links WHERE org_id = $1 AND id = $2"
     ))
     .bind(org_id)
@@ -204,7 +204,7 @@ impl Db {
 
     /// The organization's magic links, newest first.
     pub async fn magic_links(&self, org_id: &OrganizationId) -> StoreResult<Vec<MagicLinkRecord>> {
-        Ok(sqlx::query_as::<_, Row>(&format!(
+        Ok(sqlx::query_as::<_, Row>(sql!(
             "SELECT {COLUMNS} FROM magic_links WHERE org_id = $1 ORDER BY issued_at DESC, id"
         ))
         .bind(org_id)

@@ -3,6 +3,14 @@
 //! Queries go through sqlx's `Any` driver with `$n` placeholders, which both backends accept, so every
 //! query is written once. Only the migrations differ per dialect (`app/migrations/{sqlite,postgres}`).
 
+/// A query put together from this module's constant table and column names (never from input),
+/// which sqlx 0.9 wants declared as audited.
+macro_rules! sql {
+    ($($fmt:tt)*) => {
+        sqlx::AssertSqlSafe(format!($($fmt)*))
+    };
+}
+
 mod audit;
 mod connections;
 mod magic_links;

@@ -77,7 +77,7 @@ impl Db {
         let primary = keyring.primary_id().to_string();
         let mut report = RotationReport::default();
         for col in SEALED_COLUMNS {
-            let rows: Vec<SealedRow> = sqlx::query_as(&format!(
+            let rows: Vec<SealedRow> = sqlx::query_as(sql!(
                 "SELECT id, {enc} AS enc, {key} AS key FROM {table}
                  WHERE {enc} IS NOT NULL AND {key} IS NOT NULL AND {key} <> $1",
                 enc = col.enc,
@@ -101,7 +101,7 @@ impl Db {
                 })?;
                 let new = keyring.seal(&plain);
                 drop(plain);
-                n += sqlx::query(&format!(
+                n += sqlx::query(sql!(
                     "UPDATE {table} SET {enc} = $1, {key} = $2 WHERE id = $3 AND {key} = $4 AND {enc} = $5",
                     enc = col.enc,
                     key = col.key,
@@ -125,7 +125,7 @@ impl Db {
     pub async fn sealed_key_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
         for col in SEALED_COLUMNS {
-            let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+            let rows: Vec<(String, i64)> = sqlx::query_as(sql!(
                 "SELECT {key}, COUNT(*) FROM {table} WHERE {key} IS NOT NULL GROUP BY {key}",
                 key = col.key,
                 table = col.table

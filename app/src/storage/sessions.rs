@@ -21,7 +21,7 @@ const COLUMNS: &str =
 
 impl Db {
     pub async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
-        sqlx::query(&format!(
+        sqlx::query(sql!(
             "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(&s.id_hash)
@@ -44,7 +44,7 @@ impl Db {
         id_hash: &str,
         now: i64,
     ) -> StoreResult<Option<SessionRecord>> {
-        Ok(sqlx::query_as::<_, SessionRecord>(&format!(
+        Ok(sqlx::query_as::<_, SessionRecord>(sql!(
             "SELECT {COLUMNS} FROM sessions WHERE id_hash = $1 AND expires_at > $2"
         ))
         .bind(id_hash)

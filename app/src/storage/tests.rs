@@ -38,7 +38,7 @@ impl TestDb {
         let mut admin = sqlx::AnyConnection::connect(&admin_url)
             .await
             .expect("PostgreSQL at TEST_DATABASE_URL must be reachable");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+        sqlx::query(sql!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .await
             .unwrap();
@@ -59,7 +59,7 @@ impl TestDb {
         self.db.close().await;
         if let Some((admin_url, name)) = self.drop_pg {
             let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            sqlx::query(sql!("DROP DATABASE {name} WITH (FORCE)"))
                 .execute(&mut admin)
                 .await
                 .unwrap();

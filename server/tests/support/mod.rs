@@ -63,7 +63,7 @@ impl SecEnv {
             let mut conn = sqlx::AnyConnection::connect(&admin)
                 .await
                 .expect("PostgreSQL at TEST_DATABASE_URL must be reachable");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut conn)
                 .await
                 .unwrap();
@@ -86,10 +86,12 @@ impl SecEnv {
         if let Some((admin, name)) = self.pg {
             use sqlx::Connection;
             let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         }
     }
 
