@@ -159,6 +159,22 @@ id_type!(
     /// A linked account at the provider (Merge's `LinkedAccount.id`).
     LinkedAccountId
 );
+id_type!(
+    /// One run of the employee sync of one connection.
+    SyncRunId
+);
+id_type!(
+    /// A person in the organization's employee directory: ours, stable across relinks and sources.
+    EmployeeId
+);
+id_type!(
+    /// A team, location or group in the organization's directory.
+    UnitId
+);
+id_type!(
+    /// A computed preview of switching the organization's source to another connection.
+    PreviewId
+);
 
 /// How a connection was made: through Merge Link here, or by the service desk's magic link.
 #[derive(

@@ -33,6 +33,7 @@ pub struct Settings {
     pub link_script_url: String,
     /// Keys Merge's webhooks may be signed with (any of them verifies; several allow rotation).
     pub webhook_keys: Vec<String>,
+    pub sync: crate::domain::sync::SyncSettings,
 }
 
 impl fmt::Debug for Settings {
@@ -50,6 +51,7 @@ impl fmt::Debug for Settings {
                 "webhook_keys",
                 &format!("<{} redacted>", self.webhook_keys.len()),
             )
+            .field("sync", &self.sync)
             .finish()
     }
 }
@@ -72,9 +74,13 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub settings: Arc<Settings>,
     pub provider: Arc<dyn HrisProvider>,
+    /// The same provider with the budget of background work (the sync): longer tries, more retries.
+    pub sync_provider: Arc<dyn HrisProvider>,
     pub directory: Arc<DirectoryCache>,
     /// Checks the admin shell's tokens; `None` when no host-token key is configured.
     pub host_tokens: Option<Arc<crate::auth::host::HostTokenVerifier>>,
+    /// The job engine that runs employee syncs (apalis; `server/src/jobs.rs`).
+    pub sync_queue: Arc<dyn crate::domain::sync::SyncQueue>,
 }
 
 impl fmt::Debug for AppState {

@@ -137,7 +137,7 @@ async fn load(
         .ok_or(AppError::NotFound)
 }
 
-fn token_of(state: &AppState, t: &Texts, c: &ConnectionRecord) -> Result<AccountToken, AppError> {
+pub(crate) fn token_of(state: &AppState, t: &Texts, c: &ConnectionRecord) -> Result<AccountToken, AppError> {
     let sealed = c
         .account_token
         .as_ref()
@@ -511,36 +511,54 @@ pub async fn activate(
         .find(|o| o.enabled && o.id != c.id);
     let c = async {
         let mut tx = state.db.begin().await?;
-        tx.activate_connection(&c.org_id, &c.id, previous.as_ref().map(|p| &p.id))
-            .await?;
-        if let Some(p) = &previous {
-            audit(
-                &mut tx,
-                who,
-                AuditAction::ConnectionDeactivated,
-                p,
-                format!(
-                    "{} deactivated: {} was activated",
-                    p.display_name, c.display_name
-                ),
-            )
-            .await?;
-        }
-        commit_audited(
-            tx,
-            who,
-            AuditAction::ConnectionActivated,
-            &c,
-            format!("{} activated", c.display_name),
-        )
-        .await
+        activate_in(&mut tx, who, &c, previous.as_ref()).await?;
+        reload(&mut tx, &c).await.map(|c| (tx, c))
     }
-    .await
+    .await;
+    let c = match c {
+        Ok((tx, c)) => tx.commit().await.map(|()| c),
+        Err(e) => Err(e),
+    }
     .map_err(|e| match e {
         StoreError::Conflict(_) => AppError::Conflict(t.activated_meanwhile.into()),
         other => stored(t)(other),
     })?;
+    super::sync::triggers::on_activation(state, &c.org_id, &c.id, crate::storage::SyncTrigger::Activation)
+        .await;
     Ok(view(state, t, &c).await)
+}
+
+/// Makes `c` the active connection inside `tx`, deactivating `previous` (what the caller saw as
+/// active), with both audit events.
+pub(crate) async fn activate_in(
+    tx: &mut Tx,
+    who: &Identity,
+    c: &ConnectionRecord,
+    previous: Option<&ConnectionRecord>,
+) -> Result<(), StoreError> {
+    tx.activate_connection(&c.org_id, &c.id, previous.map(|p| &p.id))
+        .await?;
+    if let Some(p) = previous {
+        audit(
+            tx,
+            who,
+            AuditAction::ConnectionDeactivated,
+            p,
+            format!(
+                "{} deactivated: {} was activated",
+                p.display_name, c.display_name
+            ),
+        )
+        .await?;
+    }
+    audit(
+        tx,
+        who,
+        AuditAction::ConnectionActivated,
+        c,
+        format!("{} activated", c.display_name),
+    )
+    .await
 }
 
 /// Deactivate: stops using the connection and keeps its credentials.

@@ -151,6 +151,12 @@ pub const DE: Texts = Texts {
     prov_timed_out: "Der HR-Datendienst hat nicht rechtzeitig geantwortet. Bitte versuchen Sie es gleich noch einmal.",
     prov_unexpected: "Der HR-Datendienst hat eine Antwort gesendet, die wir nicht lesen konnten. Bitte versuchen Sie es später erneut.",
     prov_invalid: "Der HR-Datendienst hat die Anfrage als ungültig abgelehnt.",
+    sync_no_active_connection: "Aktivieren Sie zuerst eine Verbindung: Die Synchronisierung liest die aktive Verbindung.",
+    sync_already_running: "Gerade läuft eine Synchronisierung. Warten Sie, bis sie beendet ist.",
+    sync_already_queued: "Eine Synchronisierung ist bereits eingeplant und beginnt in Kürze.",
+    hold_not_pending: "Über diese Entfernungen wurde bereits entschieden, oder eine neuere Synchronisierung hat sie ersetzt. Laden Sie die Seite neu.",
+    preview_not_open: "Diese Vorschau wurde bereits bestätigt oder abgebrochen. Beginnen Sie den Wechsel erneut.",
+    preview_outdated: "Die aktive Verbindung hat sich seit dieser Vorschau geändert. Beginnen Sie den Wechsel erneut.",
 
     integration_for: |org| format!("Integration für {org}"),
     dialog_connect: |name| format!("{name} verbinden"),

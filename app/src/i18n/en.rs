@@ -151,6 +151,12 @@ pub const EN: Texts = Texts {
     prov_timed_out: "The HR data service did not answer in time. Please try again in a moment.",
     prov_unexpected: "The HR data service sent an answer we could not read. Please try again later.",
     prov_invalid: "The HR data service refused the request as invalid.",
+    sync_no_active_connection: "Activate a connection first: the sync reads the active connection.",
+    sync_already_running: "A sync is running now. Wait until it has finished.",
+    sync_already_queued: "A sync is already queued and starts shortly.",
+    hold_not_pending: "These removals were already decided, or a newer sync replaced them. Reload the page.",
+    preview_not_open: "This preview was already confirmed or cancelled. Start the switch again.",
+    preview_outdated: "The active connection changed since this preview was made. Start the switch again.",
 
     integration_for: |org| format!("Integration for {org}"),
     dialog_connect: |name| format!("Connect {name}"),

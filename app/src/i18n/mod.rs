@@ -148,6 +148,8 @@ texts! {
         link_not_this_connection, link_result_invalid, name_invisible,
         prov_token_rejected, prov_relink_needed, prov_not_found, prov_rate_limited, retry_soon,
         prov_unavailable, prov_timed_out, prov_unexpected, prov_invalid,
+        sync_no_active_connection, sync_already_running, sync_already_queued, hold_not_pending,
+        preview_not_open, preview_outdated,
     }
     one {
         integration_for, dialog_connect, dialog_relink, dialog_finish, is_connected, now_active,

@@ -38,6 +38,22 @@ pub enum AuditAction {
     MagicLinkUsed,
     #[strum(serialize = "magic_link.token_revealed")]
     MagicLinkTokenRevealed,
+    /// A sync run changed the directory (detail: its counts).
+    #[strum(serialize = "sync.completed")]
+    SyncCompleted,
+    /// A sync run ended without applying (Merge failed, token refused, gave up).
+    #[strum(serialize = "sync.failed")]
+    SyncFailed,
+    /// The safety brake held a run's deactivations for an admin.
+    #[strum(serialize = "sync.removals_held")]
+    SyncRemovalsHeld,
+    #[strum(serialize = "sync.removals_applied")]
+    SyncRemovalsApplied,
+    #[strum(serialize = "sync.removals_kept")]
+    SyncRemovalsKept,
+    /// The organization's source of people moved to another connection (after its preview).
+    #[strum(serialize = "sync.source_switched")]
+    SyncSourceSwitched,
 }
 
 impl AuditAction {
@@ -82,6 +98,16 @@ impl AuditSubject {
 pub struct Actor {
     pub id: UserId,
     pub name: String,
+}
+
+impl Actor {
+    /// The sync acting on its own (schedule, webhook, a run's outcome).
+    pub fn sync() -> Actor {
+        Actor {
+            id: "hris-connect".into(),
+            name: "HRIS Connect (sync)".into(),
+        }
+    }
 }
 
 /// One recorded change: who did what to which thing, and when.

@@ -139,6 +139,18 @@ impl Db {
         fetch(&self.pool, org_id, id).await
     }
 
+    /// Every organization's active connection (the sync's schedule walks them).
+    pub async fn active_connections(&self) -> StoreResult<Vec<ConnectionRecord>> {
+        Ok(sqlx::query_as::<_, Row>(sql!(
+            "SELECT {COLUMNS} FROM connections WHERE enabled = 1 ORDER BY org_id, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+    }
+
     /// The organization's connections, oldest first.
     pub async fn connections(&self, org_id: &OrganizationId) -> StoreResult<Vec<ConnectionRecord>> {
         Ok(sqlx::query_as::<_, Row>(sql!(

@@ -13,16 +13,26 @@ macro_rules! sql {
 
 mod audit;
 mod connections;
+mod employees;
 mod magic_links;
 mod organizations;
 mod secrets;
 mod sessions;
+mod sync_runs;
 #[cfg(test)]
 mod tests;
 mod webhooks;
 
 pub use audit::{Actor, AuditAction, AuditEvent, AuditSubject};
 pub use connections::{ConnectionRecord, NewConnection};
+pub use employees::{
+    content_hash, DirectoryQuery, EmployeeData, EmployeeRecord, EmploymentData, PageCounts, UnitData,
+    UnitKind, UnitRecord,
+};
+pub use sync_runs::{
+    Fence, HoldState, NewSyncRun, RemovalReason, RunCounts, RunOutcome, RunState, StreamProgress,
+    SyncMode, SyncRunRecord, SyncTrigger,
+};
 pub use magic_links::{MagicLinkRecord, MagicLinkState, NewMagicLink};
 pub use organizations::Organization;
 pub use secrets::{RotateError, RotationReport, SealedColumn, SEALED_COLUMNS};
