@@ -50,6 +50,15 @@ pub const VARIABLES: &[(&str, VarDefault, &str)] = &[
     ("HRIS_HOST_TOKEN_AUDIENCE", Value("hris-connect"), "Expected `aud` of host tokens."),
     ("HRIS_AUTH_MODE", Described("dev-signin (dev), host-token (production)"), "dev-signin: demo users page; host-token: signed tokens from the admin shell."),
     ("HRIS_SESSION_IDLE_MINUTES", Value("60"), "A session ends after this many minutes without activity."),
+    ("HRIS_SYNC_WORKERS", Value("2"), "Sync runs this instance executes at once (0: a web-only instance; it still enqueues)."),
+    ("HRIS_SYNC_TICK_SECONDS", Value("30"), "How often the sync schedule and its watchdog look at the runs (a divisor of 60)."),
+    ("HRIS_SYNC_POLL_MINUTES", Value("60"), "How often each active connection's sync status is polled (an incremental run)."),
+    ("HRIS_SYNC_FULL_HOURS", Value("24"), "How often each active connection gets a full sync (leavers are detected on full syncs)."),
+    ("HRIS_SYNC_MAX_DEACTIVATE_PERCENT", Value("10"), "Safety brake: a run that would deactivate more than this share of active employees holds the deactivations for an admin."),
+    ("HRIS_SYNC_LEASE_SECONDS", Value("120"), "A running sync whose worker has not written for this long is taken over by another worker."),
+    ("HRIS_SYNC_RETRY_SECONDS", Value("30"), "The first wait before a sync that failed for now resumes from its checkpoint (it doubles each attempt)."),
+    ("HRIS_HOST_WEBHOOK_URL", Described("(none)"), "Where to POST the signed directory.changed event after a sync changed the directory."),
+    ("HRIS_HOST_WEBHOOK_SECRET", Described("(none; required with the URL)"), "HMAC-SHA256 key that signs directory.changed (X-Hris-Webhook-Signature: base64url of the body's HMAC)."),
     ("HRIS_LOG_FORMAT", Value("text"), "text or json."),
     ("LEPTOS_SITE_ROOT", Value("target/site"), "Where the built site (wasm, js, css) is served from."),
 ];
@@ -158,6 +167,10 @@ pub struct Config {
     pub session_idle: Duration,
     pub log_format: LogFormat,
     pub site_root: String,
+    /// Sync runs executed at once by this instance.
+    pub sync_workers: usize,
+    pub sync_tick_seconds: u32,
+    pub sync: app::domain::sync::SyncSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -185,6 +198,9 @@ impl std::fmt::Debug for Config {
             .field("session_idle", &self.session_idle)
             .field("log_format", &self.log_format)
             .field("site_root", &self.site_root)
+            .field("sync_workers", &self.sync_workers)
+            .field("sync_tick_seconds", &self.sync_tick_seconds)
+            .field("sync", &self.sync)
             .finish()
     }
 }
@@ -477,7 +493,71 @@ impl Config {
                 ))
             }
         };
+        let number = |var: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        err(
+                            var,
+                            format!(
+                                "expected a whole number from {} to {}, got {v:?}",
+                                range.start(),
+                                range.end()
+                            ),
+                        )
+                    }),
+            }
+        };
+        let sync_workers = number("HRIS_SYNC_WORKERS", 2, 0..=64)? as usize;
+        let sync_tick_seconds = number("HRIS_SYNC_TICK_SECONDS", 30, 1..=60)? as u32;
+        if 60 % sync_tick_seconds != 0 {
+            return Err(err(
+                "HRIS_SYNC_TICK_SECONDS",
+                format!("expected a divisor of 60, got {sync_tick_seconds}"),
+            ));
+        }
+        let host_webhook = match (
+            get("HRIS_HOST_WEBHOOK_URL"),
+            get("HRIS_HOST_WEBHOOK_SECRET"),
+        ) {
+            (None, _) => None,
+            (Some(url), Some(secret)) if secret.len() >= 16 => {
+                Some(app::domain::sync::HostWebhook { url, secret })
+            }
+            (Some(_), _) => {
+                return Err(err(
+                    "HRIS_HOST_WEBHOOK_SECRET",
+                    "HRIS_HOST_WEBHOOK_URL needs a secret of at least 16 characters",
+                ))
+            }
+        };
+        let sync = app::domain::sync::SyncSettings {
+            max_deactivate_percent: number("HRIS_SYNC_MAX_DEACTIVATE_PERCENT", 10, 0..=100)? as f64,
+            poll_interval: Duration::from_secs(
+                number("HRIS_SYNC_POLL_MINUTES", 60, 1..=7 * 24 * 60)? * 60,
+            ),
+            full_interval: Duration::from_secs(
+                number("HRIS_SYNC_FULL_HOURS", 24, 1..=24 * 30)? * 3600,
+            ),
+            lease: Duration::from_secs(number("HRIS_SYNC_LEASE_SECONDS", 120, 1..=24 * 3600)?),
+            queued_grace: Duration::from_secs(number(
+                "HRIS_SYNC_LEASE_SECONDS",
+                120,
+                1..=24 * 3600,
+            )?),
+            retry_base: Duration::from_secs(number("HRIS_SYNC_RETRY_SECONDS", 30, 0..=3600)?),
+            host_webhook,
+            ..app::domain::sync::SyncSettings::default()
+        };
         Ok(Config {
+            sync_workers,
+            sync_tick_seconds,
+            sync,
             production,
             bind_addr,
             public_url,
@@ -519,6 +599,7 @@ impl Config {
             provider_api_key: provider.api_key,
             link_script_url: provider.link_script_url,
             webhook_keys,
+            sync: self.sync.clone(),
         }
     }
 }

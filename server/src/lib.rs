@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assets;
 pub mod config;
 pub mod housekeeping;
+pub mod jobs;
 pub mod keys;
 pub mod ops;
 pub mod router;

@@ -28,6 +28,9 @@ pub fn init_logging(format: LogFormat) {
 pub struct Prepared {
     pub state: AppState,
     pub listener: TcpListener,
+    /// The job engine's storage (its workers start with [`serve`]).
+    pub jobs: crate::jobs::JobStore,
+    pub engine: crate::jobs::EngineSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,8 @@ pub enum StartError {
     Bind(std::net::SocketAddr, std::io::Error),
     #[error("the Merge client cannot be built: {0}")]
     Provider(app::provider::ProviderError),
+    #[error("cannot set up the job engine in the database: {0}")]
+    Jobs(String),
 }
 
 pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
@@ -54,6 +59,9 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|e| StartError::Database("DATABASE_URL", e))?;
+    let jobs = crate::jobs::JobStore::connect(&config.database_url, db.backend())
+        .await
+        .map_err(StartError::Jobs)?;
     let listener = TcpListener::bind(config.bind_addr)
         .await
         .map_err(|e| StartError::Bind(config.bind_addr, e))?;
@@ -87,17 +95,33 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             db,
             keyring: Arc::new(keyring),
             settings: Arc::new(settings),
+            sync_provider: Arc::new(provider.with_budget(app::provider::RetryPolicy::background())),
             provider: Arc::new(provider),
+            sync_queue: crate::jobs::queue(&jobs),
             directory: Arc::default(),
             host_tokens: config.host_token.as_ref().map(|h| Arc::new(h.verifier())),
         },
         listener,
+        jobs,
+        engine: crate::jobs::EngineSettings {
+            workers: config.sync_workers,
+            tick_seconds: config.sync_tick_seconds,
+        },
     })
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and closes the database.
 pub async fn serve(prepared: Prepared) -> std::io::Result<()> {
-    let Prepared { state, listener } = prepared;
+    let Prepared {
+        state,
+        listener,
+        jobs,
+        engine,
+    } = prepared;
+    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+    let engine = crate::jobs::spawn(jobs, state.clone(), engine, async move {
+        let _ = jobs_stopped.await;
+    });
     let addr = listener.local_addr()?;
     let db = state.db.clone();
     // The end-to-end harness reads this line to learn the port.
@@ -112,6 +136,8 @@ pub async fn serve(prepared: Prepared) -> std::io::Result<()> {
     )
     .await?;
     housekeeping.abort();
+    let _ = stop_jobs.send(());
+    let _ = engine.await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

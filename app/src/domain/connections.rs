@@ -137,7 +137,11 @@ async fn load(
         .ok_or(AppError::NotFound)
 }
 
-pub(crate) fn token_of(state: &AppState, t: &Texts, c: &ConnectionRecord) -> Result<AccountToken, AppError> {
+pub(crate) fn token_of(
+    state: &AppState,
+    t: &Texts,
+    c: &ConnectionRecord,
+) -> Result<AccountToken, AppError> {
     let sealed = c
         .account_token
         .as_ref()
@@ -523,8 +527,13 @@ pub async fn activate(
         StoreError::Conflict(_) => AppError::Conflict(t.activated_meanwhile.into()),
         other => stored(t)(other),
     })?;
-    super::sync::triggers::on_activation(state, &c.org_id, &c.id, crate::storage::SyncTrigger::Activation)
-        .await;
+    super::sync::triggers::on_activation(
+        state,
+        &c.org_id,
+        &c.id,
+        crate::storage::SyncTrigger::Activation,
+    )
+    .await;
     Ok(view(state, t, &c).await)
 }
 

@@ -79,7 +79,11 @@ trait Binding {
 }
 
 fn joined(parts: &[Option<&str>]) -> String {
-    parts.iter().map(|p| p.unwrap_or("")).collect::<Vec<_>>().join("|")
+    parts
+        .iter()
+        .map(|p| p.unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 impl Binding for EmployeeData {
@@ -112,6 +116,22 @@ fn binding_sql(table: &str) -> &'static str {
         "employments" => "merge_id || '|' || COALESCE(employee_merge_id, '')",
         _ => "merge_id || '|' || COALESCE(parent_merge_id, '')",
     }
+}
+
+impl EmployeeData {
+    /// Whether a person first seen now belongs in the directory: not deleted, not inactive, not
+    /// past a termination date (`today`: `YYYY-MM-DD`). Someone never in it does not "leave" it.
+    pub fn belongs_in_directory(&self, today: &str) -> bool {
+        !self.remote_was_deleted
+            && self.employment_status.as_deref() != Some("INACTIVE")
+            && self.termination_date.as_deref().is_none_or(|d| d > today)
+    }
+}
+
+/// Today in UTC, `YYYY-MM-DD`.
+pub fn today() -> String {
+    let d = time::OffsetDateTime::now_utc().date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// SHA-256 of a record's content (its serde JSON: field order is the struct's), hex.
@@ -261,7 +281,7 @@ impl Db {
     /// How many people are in the organization's directory (active) and in all.
     pub async fn employee_counts(&self, org_id: &OrganizationId) -> StoreResult<(i64, i64)> {
         Ok(sqlx::query_as(
-            "SELECT COALESCE(SUM(active), 0), COUNT(*) FROM employees WHERE org_id = $1",
+            "SELECT CAST(COALESCE(SUM(active), 0) AS BIGINT), COUNT(*) FROM employees WHERE org_id = $1",
         )
         .bind(org_id)
         .fetch_one(&self.pool)
@@ -372,18 +392,19 @@ impl Tx {
                 Some(_) => {}
             }
         }
-        // New people in one statement per page (20 values a row).
+        // New people in one statement per page (21 values a row).
         if !inserts.is_empty() {
             counts.added = inserts.len() as i64;
-            let n = inserts.len() * 20;
+            let n = inserts.len() * 21;
+            let today = today();
             let sql_text = format!(
                 "INSERT INTO employees (id, org_id, connection_id, remote_id, merge_id, first_name,
                      last_name, display_name, work_email, work_email_key, employment_status, start_date,
                      termination_date, manager_merge_id, team_merge_id, location_merge_id,
-                     remote_was_deleted, content_hash, remote_modified_at, seen_run_id, created_at, modified_at)
+                     remote_was_deleted, content_hash, remote_modified_at, seen_run_id, active, created_at, modified_at)
                  VALUES {}",
                 (0..inserts.len())
-                    .map(|i| format!("({}, ${}, ${})", placeholders(i * 20 + 1, 20), n + 1, n + 1))
+                    .map(|i| format!("({}, ${}, ${})", placeholders(i * 21 + 1, 21), n + 1, n + 1))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -409,13 +430,19 @@ impl Tx {
                     .bind(i64::from(e.remote_was_deleted))
                     .bind(hash.as_str())
                     .bind(&e.remote_modified_at)
-                    .bind(seen_by);
+                    .bind(seen_by)
+                    .bind(i64::from(e.belongs_in_directory(&today)));
             }
             q.bind(now).execute(self.conn()).await?;
         }
         if let Some(run) = seen_by {
-            self.mark_seen(org_id, connection_id, run, page.iter().map(|e| e.remote_id.as_str()))
-                .await?;
+            self.mark_seen(
+                org_id,
+                connection_id,
+                run,
+                page.iter().map(|e| e.remote_id.as_str()),
+            )
+            .await?;
         }
         Ok(counts)
     }
@@ -437,13 +464,21 @@ impl Tx {
     ) -> StoreResult<std::collections::HashMap<String, (String, String, String)>> {
         debug_assert!(KEYED_TABLES.contains(&table));
         let ids: Vec<&str> = remote_ids.collect();
-        let key = if table == "employments" { "remote_id" } else { "id" };
+        let key = if table == "employments" {
+            "remote_id"
+        } else {
+            "id"
+        };
         let mut q = sqlx::query_as::<_, (String, String, String, String)>(sql!(
             "SELECT remote_id, {key}, {binding}, content_hash FROM {table}
              WHERE org_id = $1 AND connection_id = $2 AND ($3 = '' OR {kind_col} = $3)
                AND remote_id IN ({})",
             placeholders(4, ids.len()),
-            kind_col = if table == "directory_units" { "kind" } else { "''" },
+            kind_col = if table == "directory_units" {
+                "kind"
+            } else {
+                "''"
+            },
             binding = binding_sql(table),
         ))
         .bind(org_id)
@@ -703,11 +738,14 @@ impl Tx {
         connection_id: &ConnectionId,
         since: i64,
     ) -> StoreResult<u64> {
-        const MANAGER: &str = "(SELECT m.id FROM employees m WHERE m.connection_id = employees.connection_id
+        const MANAGER: &str =
+            "(SELECT m.id FROM employees m WHERE m.connection_id = employees.connection_id
               AND m.merge_id = employees.manager_merge_id)";
-        const TEAM: &str = "(SELECT u.id FROM directory_units u WHERE u.connection_id = employees.connection_id
+        const TEAM: &str =
+            "(SELECT u.id FROM directory_units u WHERE u.connection_id = employees.connection_id
               AND u.kind = 'team' AND u.merge_id = employees.team_merge_id)";
-        const LOCATION: &str = "(SELECT u.id FROM directory_units u WHERE u.connection_id = employees.connection_id
+        const LOCATION: &str =
+            "(SELECT u.id FROM directory_units u WHERE u.connection_id = employees.connection_id
               AND u.kind = 'location' AND u.merge_id = employees.location_merge_id)";
         let done = sqlx::query(sql!(
             "UPDATE employees SET manager_id = {MANAGER}, team_id = {TEAM}, location_id = {LOCATION},

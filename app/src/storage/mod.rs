@@ -26,17 +26,17 @@ mod webhooks;
 pub use audit::{Actor, AuditAction, AuditEvent, AuditSubject};
 pub use connections::{ConnectionRecord, NewConnection};
 pub use employees::{
-    content_hash, DirectoryQuery, EmployeeData, EmployeeRecord, EmploymentData, PageCounts, UnitData,
-    UnitKind, UnitRecord,
-};
-pub use sync_runs::{
-    Fence, HoldState, NewSyncRun, RemovalReason, RunCounts, RunOutcome, RunState, StreamProgress,
-    SyncMode, SyncRunRecord, SyncTrigger,
+    content_hash, today, DirectoryQuery, EmployeeData, EmployeeRecord, EmploymentData, PageCounts,
+    UnitData, UnitKind, UnitRecord,
 };
 pub use magic_links::{MagicLinkRecord, MagicLinkState, NewMagicLink};
 pub use organizations::Organization;
 pub use secrets::{RotateError, RotationReport, SealedColumn, SEALED_COLUMNS};
 pub use sessions::SessionRecord;
+pub use sync_runs::{
+    Fence, HoldState, NewSyncRun, RemovalReason, RunCounts, RunOutcome, RunState, StreamProgress,
+    SyncMode, SyncRunRecord, SyncTrigger,
+};
 pub use webhooks::DeliveryClaim;
 
 use std::{str::FromStr, time::Duration};

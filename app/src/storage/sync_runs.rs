@@ -9,7 +9,15 @@ use crate::model::{ConnectionId, EmployeeId, OrganizationId, SyncRunId};
 
 /// What made a run.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, strum::EnumString, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -30,7 +38,15 @@ pub enum SyncTrigger {
 
 /// A full scan reads everything (and may notice records gone); an incremental one reads a window.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, strum::EnumString, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -49,7 +65,15 @@ pub enum RunState {
 
 /// How a finished run ended.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, strum::EnumString, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -70,7 +94,15 @@ pub enum RunOutcome {
 
 /// The safety brake's held deactivations of a run, and what the admin decided.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, strum::EnumString, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -84,7 +116,15 @@ pub enum HoldState {
 
 /// Why a person leaves the directory.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, strum::EnumString, strum::IntoStaticStr,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
 )]
 #[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -245,10 +285,11 @@ fn runs(rows: Vec<Row>) -> StoreResult<Vec<SyncRunRecord>> {
 
 impl Db {
     pub async fn sync_run(&self, id: &SyncRunId) -> StoreResult<Option<SyncRunRecord>> {
-        let row: Option<Row> = sqlx::query_as(sql!("SELECT {COLUMNS} FROM sync_runs WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<Row> =
+            sqlx::query_as(sql!("SELECT {COLUMNS} FROM sync_runs WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(runs(row.into_iter().collect())?.pop())
     }
 
@@ -420,7 +461,10 @@ impl Db {
     }
 
     /// The organization's run whose removals wait for an admin, if any.
-    pub async fn pending_hold(&self, org_id: &OrganizationId) -> StoreResult<Option<SyncRunRecord>> {
+    pub async fn pending_hold(
+        &self,
+        org_id: &OrganizationId,
+    ) -> StoreResult<Option<SyncRunRecord>> {
         let row: Option<Row> = sqlx::query_as(sql!(
             "SELECT {COLUMNS} FROM sync_runs WHERE org_id = $1 AND hold_state = 'pending'
              ORDER BY queued_at DESC LIMIT 1"
@@ -668,7 +712,11 @@ impl Tx {
 }
 
 /// A stored preview's plan: the target, the matches (our id, remote id, Merge id) and the leavers.
-pub type PreviewPlan = (ConnectionId, Vec<(EmployeeId, String, String)>, Vec<EmployeeId>);
+pub type PreviewPlan = (
+    ConnectionId,
+    Vec<(EmployeeId, String, String)>,
+    Vec<EmployeeId>,
+);
 
 impl Db {
     /// The organization's open preview `id`.
@@ -687,7 +735,11 @@ impl Db {
         .await?;
         row.map(|(c, m, l)| {
             let bad = |e: serde_json::Error| StoreError::Db(sqlx::Error::Decode(Box::new(e)));
-            Ok((c, serde_json::from_str(&m).map_err(bad)?, serde_json::from_str(&l).map_err(bad)?))
+            Ok((
+                c,
+                serde_json::from_str(&m).map_err(bad)?,
+                serde_json::from_str(&l).map_err(bad)?,
+            ))
         })
         .transpose()
     }

@@ -15,6 +15,8 @@ use server::{config::Config, startup};
 
 pub struct TestEnv {
     pub state: AppState,
+    /// The job engine's storage (tests start its workers when they need them).
+    pub jobs: server::jobs::JobStore,
     pub sandbox_url: String,
     pub http: reqwest::Client,
     dir: std::path::PathBuf,
@@ -70,6 +72,7 @@ impl TestEnv {
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let prepared = startup::prepare(&config).await.unwrap();
         let sandbox_url = sandbox.public_url.clone();
+        let jobs = prepared.jobs;
         let mut state = prepared.state;
         // Same client, quicker retries, so fault tests do not wait half-seconds.
         let fast = RetryPolicy {
@@ -80,16 +83,17 @@ impl TestEnv {
             max_retry_after: Duration::from_secs(2),
             budget: Duration::from_secs(20),
         };
-        state.provider = Arc::new(
-            MergeClient::with_policy(
-                state.settings.provider_base_url.clone(),
-                state.settings.provider_api_key.clone(),
-                fast,
-            )
-            .unwrap(),
-        );
+        let client = MergeClient::with_policy(
+            state.settings.provider_base_url.clone(),
+            state.settings.provider_api_key.clone(),
+            fast,
+        )
+        .unwrap();
+        state.sync_provider = Arc::new(client.clone());
+        state.provider = Arc::new(client);
         let env = TestEnv {
             state,
+            jobs,
             sandbox_url,
             http: test_client(true),
             dir,

@@ -136,7 +136,14 @@ pub async fn execute(state: &AppState, run_id: &SyncRunId) -> Executed {
         }
         Err(Stop::Store(e)) => {
             tracing::error!(run = %run.id, error = %e, "sync run: storage failure");
-            retry_later(state, &run, &fence, "storage failure", backoff(state, fence.attempt)).await
+            retry_later(
+                state,
+                &run,
+                &fence,
+                "storage failure",
+                backoff(state, fence.attempt),
+            )
+            .await
         }
     }
 }
@@ -166,7 +173,12 @@ async fn retry_later(
     }
 }
 
-async fn finish_failed(state: &AppState, run: &SyncRunRecord, fence: &Fence, why: &str) -> Executed {
+async fn finish_failed(
+    state: &AppState,
+    run: &SyncRunRecord,
+    fence: &Fence,
+    why: &str,
+) -> Executed {
     finish_without_data(state, run, fence, RunOutcome::Failed, why, None).await
 }
 
@@ -259,7 +271,11 @@ fn ms(rfc3339: Option<&str>) -> Option<i64> {
 
 async fn merge_status(state: &AppState, token: &AccountToken) -> Result<MergeStatus, Stop> {
     let statuses = state.sync_provider.sync_status(token).await?;
-    let is = |s: &SyncState| statuses.iter().any(|m| m.status == *s || m.last_sync_result.as_ref() == Some(s));
+    let is = |s: &SyncState| {
+        statuses
+            .iter()
+            .any(|m| m.status == *s || m.last_sync_result.as_ref() == Some(s))
+    };
     Ok(MergeStatus {
         failed: is(&SyncState::Failed),
         partial: is(&SyncState::PartiallySynced),
@@ -282,7 +298,10 @@ async fn run_phases(
         .await?
         .filter(|c| c.enabled);
     let Some((connection, token)) = connection.and_then(|c| {
-        let token = c.account_token.as_ref().and_then(|s| state.keyring.open(s).ok())?;
+        let token = c
+            .account_token
+            .as_ref()
+            .and_then(|s| state.keyring.open(s).ok())?;
         Some((c, AccountToken::new(token)))
     }) else {
         finish_failed(state, run, fence, "the connection is no longer active").await;
@@ -322,7 +341,18 @@ async fn run_phases(
                 SyncMode::Full => None,
                 SyncMode::Incremental => bounds.get(stream).map(|b| b - overlap),
             };
-            read_stream(state, run, fence, &connection, &token, stream, after, upper, lost).await?;
+            read_stream(
+                state,
+                run,
+                fence,
+                &connection,
+                &token,
+                stream,
+                after,
+                upper,
+                lost,
+            )
+            .await?;
         }
     }
 
@@ -338,9 +368,10 @@ async fn run_phases(
         .await? as i64;
     let complete_full = run.mode == SyncMode::Full && !status.partial;
     if complete_full {
-        tx.count_missing(&run.org_id, &connection.id, &run.id).await?;
+        tx.count_missing(&run.org_id, &connection.id, &run.id)
+            .await?;
     }
-    let today = today();
+    let today = crate::storage::today();
     let mut counts = RunCounts {
         changed: relinked,
         ..RunCounts::default()
@@ -369,7 +400,8 @@ async fn run_phases(
             .await?;
     }
     tx.add_run_counts(&run.id, &counts).await?;
-    tx.finish_sync_run(fence, outcome, outcome_detail(outcome)).await?;
+    tx.finish_sync_run(fence, outcome, outcome_detail(outcome))
+        .await?;
     let total = tx.sync_run_counts(&run.id).await?;
     if total.any() {
         let detail = serde_json::to_string(&total).unwrap_or_default();
@@ -391,16 +423,14 @@ async fn run_phases(
     Ok(outcome)
 }
 
-/// Today in UTC, `YYYY-MM-DD` (when a termination date takes effect).
-pub fn today() -> String {
-    let d = OffsetDateTime::now_utc().date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 fn outcome_detail(outcome: RunOutcome) -> Option<&'static str> {
     match outcome {
-        RunOutcome::Partial => Some("Merge reported the account as partially synced: removals were not applied"),
-        RunOutcome::Held => Some("More people would leave than the safety brake allows: the removals wait for an admin"),
+        RunOutcome::Partial => {
+            Some("Merge reported the account as partially synced: removals were not applied")
+        }
+        RunOutcome::Held => Some(
+            "More people would leave than the safety brake allows: the removals wait for an admin",
+        ),
         _ => None,
     }
 }
@@ -447,7 +477,10 @@ async fn fetch(
         "teams" => {
             let page = p.teams(token, query).await?;
             (
-                Pulled::Units(UnitKind::Team, page.results.iter().map(records::team).collect()),
+                Pulled::Units(
+                    UnitKind::Team,
+                    page.results.iter().map(records::team).collect(),
+                ),
                 page.next_cursor,
             )
         }
@@ -464,7 +497,10 @@ async fn fetch(
         _ => {
             let page = p.groups(token, query).await?;
             (
-                Pulled::Units(UnitKind::Group, page.results.iter().map(records::group).collect()),
+                Pulled::Units(
+                    UnitKind::Group,
+                    page.results.iter().map(records::group).collect(),
+                ),
                 page.next_cursor,
             )
         }
@@ -490,9 +526,9 @@ async fn read_stream(
         tx.commit().await?;
         p
     };
-    let modified_after = progress.modified_after.and_then(|ms| {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-    });
+    let modified_after = progress
+        .modified_after
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
     let seen_by = (run.mode == SyncMode::Full).then_some(&run.id);
     while progress.done == 0 {
         if lost.load(Ordering::SeqCst) {
@@ -509,7 +545,8 @@ async fn read_stream(
         let mut tx = state.db.begin().await?;
         tx.check_fence(fence).await?;
         let counts = apply(&mut tx, &run.org_id, &connection.id, pulled, seen_by).await?;
-        tx.advance_stream(&run.id, stream, next.as_deref(), n).await?;
+        tx.advance_stream(&run.id, stream, next.as_deref(), n)
+            .await?;
         tx.add_run_counts(&run.id, &counts.into()).await?;
         if next.is_none() {
             tx.set_sync_bound(&connection.id, stream, upper).await?;
@@ -534,7 +571,10 @@ async fn apply(
     seen_by: Option<&SyncRunId>,
 ) -> Result<crate::storage::PageCounts, StoreError> {
     match pulled {
-        Pulled::Employees(page) => tx.upsert_employees(org_id, connection_id, &page, seen_by).await,
+        Pulled::Employees(page) => {
+            tx.upsert_employees(org_id, connection_id, &page, seen_by)
+                .await
+        }
         Pulled::Employments(page) => tx.upsert_employments(org_id, connection_id, &page).await,
         Pulled::Units(kind, page) => tx.upsert_units(org_id, connection_id, kind, &page).await,
     }

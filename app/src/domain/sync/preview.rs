@@ -62,7 +62,13 @@ pub async fn compute(
         .filter(|e| !e.remote_was_deleted)
         .map(records::employee)
         .filter(|e| e.employment_status.as_deref() != Some("INACTIVE"))
-        .map(|e| (e.remote_id, e.merge_id, e.work_email.map(|m| m.to_lowercase())))
+        .map(|e| {
+            (
+                e.remote_id,
+                e.merge_id,
+                e.work_email.map(|m| m.to_lowercase()),
+            )
+        })
         .collect();
     let current = state.db.active_people(&who.org_id).await?;
     let (matches, leavers, by_email) = matching(&current, &incoming, connection_id);
@@ -76,7 +82,8 @@ pub async fn compute(
         matched_by_email: by_email,
     };
     let mut tx = state.db.begin().await?;
-    tx.insert_preview(&who.org_id, &preview, &matches, &leavers).await?;
+    tx.insert_preview(&who.org_id, &preview, &matches, &leavers)
+        .await?;
     tx.commit().await?;
     Ok(preview)
 }
@@ -100,7 +107,11 @@ pub fn matching(
         if source == target {
             // Already this source's record: it stays as it is.
             if by_remote.contains_key(remote.as_str()) && taken.insert(remote.clone()) {
-                matches.push((id.clone(), remote.clone(), by_remote[remote.as_str()].1.clone()));
+                matches.push((
+                    id.clone(),
+                    remote.clone(),
+                    by_remote[remote.as_str()].1.clone(),
+                ));
                 continue;
             }
         }
@@ -147,10 +158,12 @@ pub async fn confirm(
     let previous = connections.iter().find(|o| o.enabled && o.id != c.id);
     let done = async {
         let mut tx = state.db.begin().await?;
-        tx.close_preview(&who.org_id, preview_id, "confirmed").await?;
+        tx.close_preview(&who.org_id, preview_id, "confirmed")
+            .await?;
         crate::domain::connections::activate_in(&mut tx, who, c, previous).await?;
         for (id, remote, merge) in &matches {
-            tx.rebind_employee(&who.org_id, id, &c.id, remote, merge).await?;
+            tx.rebind_employee(&who.org_id, id, &c.id, remote, merge)
+                .await?;
         }
         let left = tx.deactivate_employees(&who.org_id, &leavers).await?;
         tx.record_audit(&AuditEvent::new(

@@ -93,8 +93,14 @@ pub fn group(g: &Group) -> UnitData {
 mod tests {
     #[test]
     fn dates_keep_the_day_and_missing_ids_fall_back_to_merge_ids() {
-        assert_eq!(super::day(Some("2026-03-01T00:00:00Z")).as_deref(), Some("2026-03-01"));
-        assert_eq!(super::day(Some("2026-03-01")).as_deref(), Some("2026-03-01"));
+        assert_eq!(
+            super::day(Some("2026-03-01T00:00:00Z")).as_deref(),
+            Some("2026-03-01")
+        );
+        assert_eq!(
+            super::day(Some("2026-03-01")).as_deref(),
+            Some("2026-03-01")
+        );
         assert_eq!(super::day(Some("  ")), None);
         assert_eq!(super::key(&None, "m-1"), "m-1");
         assert_eq!(super::key(&Some(String::new()), "m-1"), "m-1");

@@ -16,7 +16,13 @@ use super::super::actor;
 pub async fn pending(
     state: &AppState,
     who: &Identity,
-) -> Result<Option<(crate::storage::SyncRunRecord, Vec<(EmployeeId, RemovalReason)>)>, AppError> {
+) -> Result<
+    Option<(
+        crate::storage::SyncRunRecord,
+        Vec<(EmployeeId, RemovalReason)>,
+    )>,
+    AppError,
+> {
     let Some(run) = state.db.pending_hold(&who.org_id).await? else {
         return Ok(None);
     };

@@ -55,7 +55,11 @@ pub async fn tick(state: &AppState, now_ms: i64) -> TickReport {
                 let (trigger, key, mode) = if full_due {
                     (
                         SyncTrigger::Schedule,
-                        format!("schedule:{}:{}", c.id, period(now_ms, settings.full_interval)),
+                        format!(
+                            "schedule:{}:{}",
+                            c.id,
+                            period(now_ms, settings.full_interval)
+                        ),
                         SyncMode::Full,
                     )
                 } else {
@@ -68,7 +72,9 @@ pub async fn tick(state: &AppState, now_ms: i64) -> TickReport {
                 match triggers::request(state, &c.org_id, &c.id, trigger, key, mode).await {
                     Ok(Requested::Queued(_)) => report.queued += 1,
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(connection = %c.id, error = %e, "schedule: run not queued"),
+                    Err(e) => {
+                        tracing::warn!(connection = %c.id, error = %e, "schedule: run not queued")
+                    }
                 }
             }
         }

@@ -82,7 +82,10 @@ pub async fn push_after(state: &AppState, run: &SyncRunRecord, delay: Duration) 
 }
 
 /// The mode a trigger asks for: full when the connection never completed a full scan.
-pub async fn mode_for(state: &AppState, connection_id: &ConnectionId) -> Result<SyncMode, AppError> {
+pub async fn mode_for(
+    state: &AppState,
+    connection_id: &ConnectionId,
+) -> Result<SyncMode, AppError> {
     Ok(
         match state
             .db
@@ -145,7 +148,16 @@ pub async fn sync_now(
         .ok_or_else(|| AppError::Conflict(t.sync_no_active_connection.into()))?;
     let mode = mode_for(state, &active.id).await?;
     let key = format!("manual:{}", uuid::Uuid::now_v7());
-    match request(state, &who.org_id, &active.id, SyncTrigger::Manual, key, mode).await? {
+    match request(
+        state,
+        &who.org_id,
+        &active.id,
+        SyncTrigger::Manual,
+        key,
+        mode,
+    )
+    .await?
+    {
         Requested::Queued(run) => Ok(run),
         Requested::AlreadyPending(run) => Err(AppError::Conflict(
             match run.state {

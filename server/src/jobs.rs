@@ -1,0 +1,206 @@
+//! The job engine: apalis, on PostgreSQL when `DATABASE_URL` is postgres (several instances share
+//! it) and on SQLite embedded, with the same worker code.
+//!
+//! - `SyncJob` runs one sync run (`app::domain::sync::engine::execute`); `HRIS_SYNC_WORKERS` of them
+//!   at once per instance (0: a web-only instance that still enqueues).
+//! - The tick (apalis-cron, every `HRIS_SYNC_TICK_SECONDS`) calls the schedule: polls and full syncs
+//!   are keyed by period in `sync_runs`, so N instances ticking together make one run; the watchdog
+//!   in the same tick pushes runs nothing started and takes over runs whose worker died.
+//!
+//! apalis's gaps, closed here and in `app::domain::sync`: idempotency keys are unique forever (ours
+//! carry the run id and its push number); a duplicate push fails on PostgreSQL and is ignored on
+//! SQLite (both are treated as "already there"); there is no limit across instances (the database
+//! allows one queued or running run per connection); long jobs have no lease (each run's fence,
+//! checked on every write, plus the heartbeat and the watchdog).
+
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+use apalis::prelude::*;
+use apalis_cron::{CronScheduler, Tick};
+use app::{
+    domain::sync::{engine, schedule, QueueError, SyncQueue},
+    model::SyncRunId,
+    state::AppState,
+    storage::Backend as DbBackend,
+};
+use serde::{Deserialize, Serialize};
+
+/// The job: run this sync run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncJob {
+    pub run_id: SyncRunId,
+}
+
+/// The engine's storage for sync jobs.
+#[derive(Clone)]
+pub enum JobStore {
+    Sqlite(apalis_sqlite::SqliteStorage<SyncJob>),
+    Postgres(apalis_postgres::PostgresStorage<SyncJob>),
+}
+
+impl JobStore {
+    /// Connects to the same database as the app (its own pool: apalis speaks sqlx's typed drivers)
+    /// and creates apalis's tables.
+    pub async fn connect(url: &str, backend: DbBackend) -> Result<JobStore, String> {
+        match backend {
+            DbBackend::Sqlite => {
+                // A file of its own beside the app's (`hris.db` -> `hris-jobs.db`): apalis's
+                // migrations keep their own `_sqlx_migrations` history.
+                let (base, query) = url.split_once('?').unwrap_or((url, ""));
+                let base = match base.strip_suffix(".db") {
+                    Some(stem) => format!("{stem}-jobs.db"),
+                    None => format!("{base}-jobs"),
+                };
+                let query = if query.contains("mode=") {
+                    query.to_string()
+                } else if query.is_empty() {
+                    "mode=rwc".to_string()
+                } else {
+                    format!("{query}&mode=rwc")
+                };
+                let url = format!("{base}?{query}");
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                    .map_err(|e| e.to_string())?
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                apalis_sqlite::SqliteStorage::setup(&pool)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(JobStore::Sqlite(apalis_sqlite::SqliteStorage::new(&pool)))
+            }
+            DbBackend::Postgres => {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(4)
+                    .connect(url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                apalis_postgres::PostgresStorage::setup(&pool)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(JobStore::Postgres(apalis_postgres::PostgresStorage::new(
+                    &pool,
+                )))
+            }
+        }
+    }
+}
+
+/// Looks like a broken uniqueness rule: apalis's idempotency key was pushed before.
+fn is_duplicate(error: &str) -> bool {
+    let e = error.to_ascii_lowercase();
+    e.contains("unique") || e.contains("duplicate")
+}
+
+#[async_trait::async_trait]
+impl SyncQueue for JobStore {
+    async fn push(&self, run: &SyncRunId, nudge: i64, delay: Duration) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(SyncJob {
+            run_id: run.clone(),
+        })
+        .idempotency_key(format!("{run}:{nudge}"))
+        .run_after(delay)
+        .max_attempts(1)
+        .build();
+        let pushed = match self.clone() {
+            JobStore::Sqlite(mut s) => s.push_task(task).await.map_err(|e| e.to_string()),
+            JobStore::Postgres(mut s) => s.push_task(task).await.map_err(|e| e.to_string()),
+        };
+        match pushed {
+            Ok(()) => Ok(()),
+            // PostgreSQL refuses a repeated key; SQLite ignores it: both mean "already there".
+            Err(e) if is_duplicate(&e) => Ok(()),
+            Err(e) => Err(QueueError(e)),
+        }
+    }
+}
+
+/// Runs one sync job: the run's own rules decide; a run to resume later is pushed again.
+async fn run_sync(job: SyncJob, state: Data<AppState>) -> Result<(), BoxDynError> {
+    let state: &AppState = &state;
+    match engine::execute(state, &job.run_id).await {
+        engine::Executed::RetryAfter(after) => {
+            if let Ok(Some(run)) = state.db.sync_run(&job.run_id).await {
+                app::domain::sync::triggers::push_after(state, &run, after).await;
+            }
+        }
+        engine::Executed::Finished(_) | engine::Executed::NotQueued | engine::Executed::Fenced => {}
+    }
+    Ok(())
+}
+
+/// One tick of the schedule and the watchdog.
+async fn on_tick(_tick: Tick, state: Data<AppState>) -> Result<(), BoxDynError> {
+    let report = schedule::tick(&state, app::storage::now_ms()).await;
+    if report != schedule::TickReport::default() {
+        tracing::info!(?report, "sync schedule tick");
+    }
+    Ok(())
+}
+
+/// How the engine runs in this instance.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineSettings {
+    pub workers: usize,
+    pub tick_seconds: u32,
+}
+
+/// Starts the workers and the tick; they stop when `shutdown` resolves.
+pub fn spawn(
+    store: JobStore,
+    state: AppState,
+    settings: EngineSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let schedule = cron::Schedule::from_str(&format!("*/{} * * * * *", settings.tick_seconds))
+            .expect("a seconds schedule");
+        let mut monitor = Monitor::new();
+        {
+            let state = state.clone();
+            monitor = monitor.register(move |_| {
+                WorkerBuilder::new("hris-sync-tick")
+                    .backend(CronScheduler::new(schedule.clone()))
+                    .data(state.clone())
+                    .build(on_tick)
+            });
+        }
+        if settings.workers > 0 {
+            let workers = settings.workers;
+            monitor = match store {
+                JobStore::Sqlite(s) => monitor.register(move |i| {
+                    WorkerBuilder::new(format!("hris-sync-{i}"))
+                        .backend(s.clone())
+                        .data(state.clone())
+                        .concurrency(workers)
+                        .build(run_sync)
+                }),
+                JobStore::Postgres(s) => monitor.register(move |i| {
+                    WorkerBuilder::new(format!("hris-sync-{i}"))
+                        .backend(s.clone())
+                        .data(state.clone())
+                        .concurrency(workers)
+                        .build(run_sync)
+                }),
+            };
+        }
+        if let Err(e) = monitor
+            .shutdown_timeout(Duration::from_secs(10))
+            .run_with_signal(async move {
+                shutdown.await;
+                Ok(())
+            })
+            .await
+        {
+            tracing::error!(error = %e, "job engine stopped");
+        }
+    })
+}
+
+/// The engine's handle in the app's state.
+pub fn queue(store: &JobStore) -> Arc<dyn SyncQueue> {
+    Arc::new(store.clone())
+}
