@@ -1,5 +1,31 @@
 //! The control API under `/sandbox`: drive what a person (or Merge's back office) would.
-//! Unauthenticated: the sandbox is a development tool bound to a local address.
+//! Unauthenticated: the sandbox is a development tool bound to a local address. Errors answer
+//! `{"detail": "..."}` (400 bad body, 404 unknown account or employee).
+//!
+//! For the employee sync's tests (the README's "Control API" table says the same):
+//! - `PUT /organizations/{origin_id}` `{"employees"?: 1..=10000000, "evolve"?: bool}` → 204. Size
+//!   (before or after linking); `evolve: false` stops the generated data changing at syncs.
+//! - `GET /accounts/{id}/employees/{employee}` → the employee as the API serves it, with
+//!   `employments` expanded. `{employee}`: a remote id (`E1005`, `H1`) or a Merge id.
+//! - `PATCH /accounts/{id}/employees/{employee}` `{"first_name"?, "last_name"?, "work_email"?,
+//!   "job_title"?}` (at least one) → 200 employee.
+//! - `POST /accounts/{id}/employees/{employee}/terminate` `{"termination_date"?: "YYYY-MM-DD"}`
+//!   (default today) → 200 employee. `INACTIVE` from that date on (sandbox clock, UTC).
+//! - `DELETE /accounts/{id}/employees/{employee}` → 200 employee (`remote_was_deleted: true`).
+//! - `POST /accounts/{id}/employees/{employee}/rehire` `{"start_date"?: "YYYY-MM-DD"}` → 200
+//!   employee: termination cleared, not deleted, `ACTIVE` (`PENDING` before a future start date).
+//! - `POST /accounts/{id}/leavers` `{"action": "terminate"|"delete", "percent": 0..=100 | "count":
+//!   n, "termination_date"?}` → `{"active_before", "remote_ids": [...], "ids": [...]}`.
+//! - `POST /accounts/{id}/hires` `{"count": 1..=100000, "start_date"?}` → `{"remote_ids": ["H1",
+//!   ...], "ids": [...]}`.
+//! - `PUT /accounts/{id}/sync-status` `{"status": "PARTIALLY_SYNCED"|"FAILED"|"DONE"|"SYNCING"|
+//!   "PAUSED"|"DISABLED", "models"?: ["hris.Employee" | "Employee", ...]}` → `{"results":
+//!   [SyncStatus]}`; `DELETE` → 204 clears.
+//! - `POST /faults` also takes `"stream"` (`employees`, `employments`, `teams`, `locations`,
+//!   `groups`, `sync-status`) and `"page"` (1-based page of a walk; the number travels in cursors).
+//!
+//! Every edit moves the employee's and its employment's `modified_at` to the sandbox clock's now;
+//! an edited employee no longer changes at later syncs (`data/edits.rs` has the exact rules).
 
 use std::sync::{atomic::Ordering, Arc};
 
@@ -487,12 +513,12 @@ async fn delete_employee(
     edit(&sb, &id, &employee, |_| Change::Delete)
 }
 
-fn parse_date(field: &str, value: Option<&str>) -> Result<Option<time::Date>, Response> {
+fn parse_date(field: &str, value: Option<&str>) -> Result<Option<time::Date>, ApiError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     value
         .map(|v| {
             time::Date::parse(v, format).map_err(|_| {
-                bad(
+                ApiError::detail(
                     StatusCode::BAD_REQUEST,
                     &format!("{field} must be a date like 2025-01-31."),
                 )
@@ -519,7 +545,7 @@ async fn terminate_employee(
         Ok(date) => edit(&sb, &id, &employee, |today| {
             Change::Terminate(date.unwrap_or(today))
         }),
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -533,7 +559,7 @@ async fn rehire_employee(
         Ok(date) => edit(&sb, &id, &employee, |today| {
             Change::Rehire(date.unwrap_or(today))
         }),
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -570,7 +596,7 @@ async fn leavers(State(sb): Shared, Path(id): Path<String>, Json(l): Json<Leaver
     };
     let date = match parse_date("termination_date", l.termination_date.as_deref()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let done = sb.with_org(&id, |org, state, now| {
         let today = now.date();
@@ -626,7 +652,7 @@ async fn hires(State(sb): Shared, Path(id): Path<String>, Json(h): Json<Hires>) 
     }
     let start = match parse_date("start_date", h.start_date.as_deref()) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let done = sb.with_org(&id, |org, state, now| {
         let added = state.hire(org, h.count, start.unwrap_or(now.date()), now);
