@@ -1,7 +1,12 @@
 //! Merge's HRIS API, as the sandbox serves it under `/api`: same paths, methods, headers, status
 //! codes, JSON and DRF-style error bodies.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{btree_set::Range, BTreeSet, HashMap},
+    ops::Bound,
+    sync::Arc,
+    time::Duration,
+};
 
 use crate::wire::{self, LinkStatus};
 use axum::{
@@ -19,8 +24,13 @@ use serde_json::{json, Value};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 use super::{
-    data::{integration_wire, Expand, Org, RecordMeta, DIRECTORY},
-    state::{random_token, Account, EndUser, FaultKind, LinkSession, Sandbox},
+    data::{
+        edits::{millis, Pos, View},
+        employee_index_of_remote_id, integration_wire, Expand, Org, RecordMeta, DIRECTORY,
+    },
+    state::{
+        random_token, Account, EndUser, FaultKind, LinkSession, RequestInfo, Sandbox, STREAMS,
+    },
     webhook,
 };
 
@@ -130,7 +140,25 @@ async fn require_api_key(State(sb): Shared, req: Request, next: Next) -> Respons
 /// Injected faults: slow answers, 401/429/500 and truncated JSON.
 async fn faults(State(sb): Shared, req: Request, next: Next) -> Response {
     sb.count_request();
-    let plan = sb.lock().fault_plan(account_token_header(req.headers()));
+    let path = req.uri().path();
+    let stream = path
+        .split("/hris/v1/")
+        .nth(1)
+        .map(|s| s.trim_end_matches('/'))
+        .and_then(|s| STREAMS.iter().copied().find(|known| *known == s));
+    let page = stream.and_then(|_| {
+        let q = Query::<HashMap<String, String>>::try_from_uri(req.uri()).ok()?;
+        match param(&q, "cursor") {
+            None => Some(1),
+            Some(c) => Cursor::decode(c).map(|c| c.page),
+        }
+    });
+    let info = RequestInfo {
+        account_token: account_token_header(req.headers()),
+        stream,
+        page,
+    };
+    let plan = sb.lock().fault_plan(&info);
     if plan.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(plan.delay_ms)).await;
     }
@@ -366,7 +394,7 @@ async fn linked_accounts(
     };
     paginate(
         &q,
-        matching.len(),
+        Source::Indexes(matching.len()),
         |_| true,
         |i| linked_account_wire(&sb, &matching[i]),
     )
@@ -389,7 +417,13 @@ async fn sync_status(
     Query(q): Params,
 ) -> ApiResult<wire::Paginated<wire::SyncStatus>> {
     let statuses = account.sync_statuses(sb.sync_interval(), "DONE");
-    paginate(&q, statuses.len(), |_| true, |i| statuses[i].clone()).map(Json)
+    paginate(
+        &q,
+        Source::Indexes(statuses.len()),
+        |_| true,
+        |i| statuses[i].clone(),
+    )
+    .map(Json)
 }
 
 async fn resync(State(sb): Shared, Linked(account): Linked) -> ApiResult<Vec<wire::SyncStatus>> {
@@ -413,7 +447,7 @@ async fn organization_integrations(
 ) -> ApiResult<wire::Paginated<wire::AccountIntegration>> {
     paginate(
         &q,
-        DIRECTORY.len(),
+        Source::Indexes(DIRECTORY.len()),
         |_| true,
         |i| integration_wire(&DIRECTORY[i], &sb.public_url),
     )
@@ -472,7 +506,61 @@ fn common_list<T: Serialize>(
     build: impl Fn(usize) -> T,
 ) -> ApiResult<wire::Paginated<T>> {
     let filter = CommonFilter::parse(q)?;
-    paginate(q, len, |i| filter.matches(meta(i)) && extra(i), build).map(Json)
+    paginate(
+        q,
+        Source::Indexes(len),
+        |i| filter.matches(meta(i)) && extra(i),
+        build,
+    )
+    .map(Json)
+}
+
+/// Employees or employments: in `modified_at` order from the organization's ordered index, so a
+/// page costs O(log N + page) whatever the size and `modified_after`/`modified_before` window.
+fn employee_list<T: Serialize>(
+    sb: &Sandbox,
+    account: &Account,
+    q: &HashMap<String, String>,
+    build: impl Fn(&View<'_>, usize) -> T,
+) -> ApiResult<wire::Paginated<T>> {
+    let filter = CommonFilter::parse(q)?;
+    let status = param(q, "employment_status");
+    let remote_id = param(q, "remote_id");
+    sb.with_view(&account.id, |view| {
+        let source = match remote_id {
+            Some(r) => match employee_index_of_remote_id(r).filter(|&i| view.exists(i)) {
+                Some(i) => {
+                    let pos = (millis(view.record(i).modified), i);
+                    Source::Ordered {
+                        set: view.order(),
+                        lower: Bound::Included(pos),
+                        upper: Bound::Included(pos),
+                    }
+                }
+                None => Source::Indexes(0),
+            },
+            None => Source::Ordered {
+                set: view.order(),
+                lower: filter.modified_after.map_or(Bound::Unbounded, |t| {
+                    Bound::Excluded((millis(t), usize::MAX))
+                }),
+                upper: filter
+                    .modified_before
+                    .map_or(Bound::Unbounded, |t| Bound::Excluded((millis(t) + 1, 0))),
+            },
+        };
+        paginate(
+            q,
+            source,
+            |i| {
+                filter.matches(view.record(i))
+                    && status.is_none_or(|s| s == view.employment_status(i))
+            },
+            |i| build(view, i),
+        )
+    })
+    .ok_or_else(invalid_account_token)?
+    .map(Json)
 }
 
 async fn employees(
@@ -480,20 +568,8 @@ async fn employees(
     Linked(account): Linked,
     Query(q): Params,
 ) -> ApiResult<wire::Paginated<wire::Employee>> {
-    let org = org_of(&sb, &account);
     let expand = Expand::parse(param(&q, "expand"));
-    let status = param(&q, "employment_status");
-    let remote_id = param(&q, "remote_id");
-    common_list(
-        &q,
-        org.employee_count(),
-        |i| org.employee_record(i),
-        |i| {
-            status.is_none_or(|s| s == org.employment_status(i))
-                && remote_id.is_none_or(|r| r == format!("E{}", 1000 + i))
-        },
-        |i| org.employee(i, &expand),
-    )
+    employee_list(&sb, &account, &q, |view, i| view.employee(i, &expand))
 }
 
 async fn employee(
@@ -502,9 +578,13 @@ async fn employee(
     Path(id): Path<String>,
     Query(q): Params,
 ) -> ApiResult<wire::Employee> {
-    let org = org_of(&sb, &account);
-    let i = org.employee_index(&id).ok_or_else(ApiError::not_found)?;
-    Ok(Json(org.employee(i, &Expand::parse(param(&q, "expand")))))
+    let expand = Expand::parse(param(&q, "expand"));
+    sb.with_view(&account.id, |view| {
+        view.by_id(&id).map(|i| view.employee(i, &expand))
+    })
+    .flatten()
+    .map(Json)
+    .ok_or_else(ApiError::not_found)
 }
 
 async fn employments(
@@ -512,15 +592,8 @@ async fn employments(
     Linked(account): Linked,
     Query(q): Params,
 ) -> ApiResult<wire::Paginated<wire::Employment>> {
-    let org = org_of(&sb, &account);
     let expand = Expand::parse(param(&q, "expand"));
-    common_list(
-        &q,
-        org.employee_count(),
-        |i| org.employee_record(i),
-        |_| true,
-        |i| org.employment(i, &expand),
-    )
+    employee_list(&sb, &account, &q, |view, i| view.employment(i, &expand))
 }
 
 async fn teams(
@@ -571,31 +644,121 @@ async fn groups(
     )
 }
 
-/// Where a page starts: before index `n` (forward) or ends before it (backward).
+/// A page boundary: a position in list order, the direction, and the page number it leads to.
+/// A forward cursor's page starts after `pos`; a backward cursor's page ends before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cursor {
-    Forward(usize),
-    Backward(usize),
+struct Cursor {
+    forward: bool,
+    pos: Pos,
+    /// 1-based number of the page this cursor asks for, counted from the walk's first page (what
+    /// a fault's `page` matches).
+    page: u32,
 }
 
 impl Cursor {
     /// Opaque to clients, like Merge's base64 cursors.
     fn encode(self) -> String {
-        let raw = match self {
-            Cursor::Forward(n) => format!("p={n}"),
-            Cursor::Backward(n) => format!("r={n}"),
-        };
-        URL_SAFE_NO_PAD.encode(raw)
+        let dir = if self.forward { 'n' } else { 'p' };
+        let (ms, i) = self.pos;
+        URL_SAFE_NO_PAD.encode(format!("{dir}.{ms}.{i}.{}", self.page))
     }
 
     fn decode(s: &str) -> Option<Self> {
         let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()?).ok()?;
-        let (kind, n) = raw.split_once('=')?;
-        let n = n.parse().ok()?;
-        match kind {
-            "p" => Some(Cursor::Forward(n)),
-            "r" => Some(Cursor::Backward(n)),
-            _ => None,
+        let mut parts = raw.split('.');
+        let forward = match parts.next()? {
+            "n" => true,
+            "p" => false,
+            _ => return None,
+        };
+        let ms = parts.next()?.parse().ok()?;
+        let i = parts.next()?.parse().ok()?;
+        let page = parts.next()?.parse().ok().filter(|p| *p >= 1)?;
+        parts.next().is_none().then_some(Cursor {
+            forward,
+            pos: (ms, i),
+            page,
+        })
+    }
+}
+
+/// The records of a list, in order.
+enum Source<'a> {
+    /// Records `0..len`, in index order (all modified at once: teams, locations, groups, …).
+    Indexes(usize),
+    /// The positions of `set` between the bounds.
+    Ordered {
+        set: &'a BTreeSet<Pos>,
+        lower: Bound<Pos>,
+        upper: Bound<Pos>,
+    },
+}
+
+type Positions<'a> = Box<dyn Iterator<Item = Pos> + 'a>;
+
+fn satisfies_lower(p: Pos, b: Bound<Pos>) -> bool {
+    match b {
+        Bound::Included(l) => p >= l,
+        Bound::Excluded(l) => p > l,
+        Bound::Unbounded => true,
+    }
+}
+
+fn satisfies_upper(p: Pos, b: Bound<Pos>) -> bool {
+    match b {
+        Bound::Included(u) => p <= u,
+        Bound::Excluded(u) => p < u,
+        Bound::Unbounded => true,
+    }
+}
+
+/// `set.range` without its panics on empty or inverted ranges.
+fn range(set: &BTreeSet<Pos>, lower: Bound<Pos>, upper: Bound<Pos>) -> Option<Range<'_, Pos>> {
+    use Bound::*;
+    let empty = match (lower, upper) {
+        (Included(a), Included(b)) => a > b,
+        (Included(a) | Excluded(a), Included(b) | Excluded(b)) => a >= b,
+        _ => false,
+    };
+    (!empty).then(|| set.range((lower, upper)))
+}
+
+impl Source<'_> {
+    /// Positions after `after` (all, when `None`), ascending.
+    fn forward(&self, after: Option<Pos>) -> Positions<'_> {
+        match *self {
+            Source::Indexes(len) => {
+                let from = after.map_or(0, |(_, i)| i.saturating_add(1));
+                Box::new((from.min(len)..len).map(|i| (0, i)))
+            }
+            Source::Ordered { set, lower, upper } => {
+                let lower = match after {
+                    Some(p) if satisfies_lower(p, lower) => Bound::Excluded(p),
+                    _ => lower,
+                };
+                Box::new(range(set, lower, upper).into_iter().flatten().copied())
+            }
+        }
+    }
+
+    /// Positions before `before`, descending.
+    fn backward(&self, before: Pos) -> Positions<'_> {
+        match *self {
+            Source::Indexes(len) => Box::new((0..before.1.min(len)).rev().map(|i| (0, i))),
+            Source::Ordered { set, lower, upper } => {
+                let upper = if satisfies_upper(before, upper) {
+                    Bound::Excluded(before)
+                } else {
+                    upper
+                };
+                Box::new(
+                    range(set, lower, upper)
+                        .into_iter()
+                        .flatten()
+                        .rev()
+                        .copied(),
+                )
+            }
         }
     }
 }
@@ -603,11 +766,13 @@ impl Cursor {
 const DEFAULT_PAGE_SIZE: usize = 30;
 const MAX_PAGE_SIZE: usize = 100;
 
-/// DRF cursor pagination over `0..len`, keeping the indexes `keep` accepts. `next`/`previous` are
-/// bare cursors, as in Merge's documented examples.
+/// DRF cursor pagination over `source`, keeping the indexes `keep` accepts. `next`/`previous`
+/// are bare cursors, as in Merge's documented examples. A cursor is a position in list order, so
+/// it stays valid while records change between pages: a record modified meanwhile moves to the
+/// end (and is returned again there), none is skipped.
 fn paginate<T>(
     q: &HashMap<String, String>,
-    len: usize,
+    source: Source<'_>,
     keep: impl Fn(usize) -> bool,
     build: impl Fn(usize) -> T,
 ) -> Result<wire::Paginated<T>, ApiError> {
@@ -617,35 +782,60 @@ fn paginate<T>(
         .unwrap_or(DEFAULT_PAGE_SIZE);
     let size = size.min(MAX_PAGE_SIZE);
     let cursor = match param(q, "cursor") {
-        Some(c) => Cursor::decode(c)
-            .ok_or_else(|| ApiError::detail(StatusCode::NOT_FOUND, "Invalid cursor"))?,
-        None => Cursor::Forward(0),
+        Some(c) => Some(
+            Cursor::decode(c)
+                .ok_or_else(|| ApiError::detail(StatusCode::NOT_FOUND, "Invalid cursor"))?,
+        ),
+        None => None,
     };
-    let (indexes, next, previous) = match cursor {
-        Cursor::Forward(start) => {
-            let mut found = (start.min(len)..len).filter(|&i| keep(i));
-            let page: Vec<usize> = found.by_ref().take(size).collect();
-            let next = found.next().map(Cursor::Forward);
-            let previous = (0..start.min(len))
-                .rev()
-                .find(|&i| keep(i))
-                .map(|_| Cursor::Backward(start));
+    let page_no = cursor.map_or(1, |c| c.page);
+    let kept = |p: &Pos| keep(p.1);
+    let to_next = |last: Pos| Cursor {
+        forward: true,
+        pos: last,
+        page: page_no.saturating_add(1),
+    };
+    let to_previous = |first: Pos| Cursor {
+        forward: false,
+        pos: first,
+        page: page_no.saturating_sub(1).max(1),
+    };
+    let (page, next, previous) = match cursor {
+        Some(Cursor {
+            forward: false,
+            pos,
+            ..
+        }) => {
+            let mut found = source.backward(pos).filter(kept);
+            let mut page: Vec<Pos> = found.by_ref().take(size).collect();
+            page.reverse();
+            let previous = match (page.first(), found.next()) {
+                (Some(&first), Some(_)) => Some(to_previous(first)),
+                _ => None,
+            };
+            let last = page.last().copied().unwrap_or(pos);
+            let next = source.forward(Some(last)).find(kept).map(|_| to_next(last));
             (page, next, previous)
         }
-        Cursor::Backward(end) => {
-            let mut found = (0..end.min(len)).rev().filter(|&i| keep(i));
-            let mut page: Vec<usize> = found.by_ref().take(size).collect();
-            page.reverse();
-            let first = page.first().copied().unwrap_or(end);
-            let previous = found.next().map(|_| Cursor::Backward(first));
-            let next = (end.min(len)..len).find(|&i| keep(i)).map(Cursor::Forward);
+        forward => {
+            let after = forward.map(|c| c.pos);
+            let mut found = source.forward(after).filter(kept);
+            let page: Vec<Pos> = found.by_ref().take(size).collect();
+            let next = match (page.last(), found.next()) {
+                (Some(&last), Some(_)) => Some(to_next(last)),
+                _ => None,
+            };
+            let previous = page
+                .first()
+                .filter(|&&first| source.backward(first).any(|p| kept(&p)))
+                .map(|&first| to_previous(first));
             (page, next, previous)
         }
     };
     Ok(wire::Paginated {
         next: next.map(Cursor::encode),
         previous: previous.map(Cursor::encode),
-        results: indexes.into_iter().map(build).collect(),
+        results: page.into_iter().map(|(_, i)| build(i)).collect(),
     })
 }
 
@@ -669,30 +859,112 @@ mod tests {
     #[test]
     fn cursors_round_trip() {
         for c in [
-            Cursor::Forward(0),
-            Cursor::Forward(99_999),
-            Cursor::Backward(7),
+            Cursor {
+                forward: true,
+                pos: (0, 0),
+                page: 1,
+            },
+            Cursor {
+                forward: true,
+                pos: (1_700_000_000_123, 99_999),
+                page: 1000,
+            },
+            Cursor {
+                forward: false,
+                pos: (-5, 7),
+                page: 2,
+            },
         ] {
             assert_eq!(Cursor::decode(&c.encode()), Some(c));
         }
         assert_eq!(Cursor::decode("not a cursor"), None);
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("n.1.2.0")), None);
+    }
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn pages_forward_and_back() {
-        let q: HashMap<String, String> = [("page_size".to_string(), "3".to_string())].into();
-        let first = paginate(&q, 10, |i| i % 2 == 0, |i| i).unwrap();
+        let three = q(&[("page_size", "3")]);
+        let first = paginate(&three, Source::Indexes(10), |i| i % 2 == 0, |i| i).unwrap();
         assert_eq!(first.results, vec![0, 2, 4]);
         assert!(first.previous.is_none());
-        let mut q2 = q.clone();
+        let mut q2 = three.clone();
         q2.insert("cursor".into(), first.next.clone().unwrap());
-        let second = paginate(&q2, 10, |i| i % 2 == 0, |i| i).unwrap();
+        let second = paginate(&q2, Source::Indexes(10), |i| i % 2 == 0, |i| i).unwrap();
         assert_eq!(second.results, vec![6, 8]);
         assert!(second.next.is_none());
         q2.insert("cursor".into(), second.previous.unwrap());
         assert_eq!(
-            paginate(&q2, 10, |i| i % 2 == 0, |i| i).unwrap().results,
+            paginate(&q2, Source::Indexes(10), |i| i % 2 == 0, |i| i)
+                .unwrap()
+                .results,
             vec![0, 2, 4]
         );
+    }
+
+    #[test]
+    fn ordered_pages_survive_changes_between_pages() {
+        // Five records at times 10..50 (ms); page size 2.
+        let mut set: BTreeSet<Pos> = (0..5).map(|i| (10 * (i as i64 + 1), i)).collect();
+        fn all(set: &BTreeSet<Pos>) -> Source<'_> {
+            Source::Ordered {
+                set,
+                lower: Bound::Unbounded,
+                upper: Bound::Unbounded,
+            }
+        }
+        let two = q(&[("page_size", "2")]);
+        let first = paginate(&two, all(&set), |_| true, |i| i).unwrap();
+        assert_eq!(first.results, vec![0, 1]);
+        // Record 0 (already read) and record 3 (not yet read) change: both move to the end.
+        set.remove(&(10, 0));
+        set.insert((60, 0));
+        set.remove(&(40, 3));
+        set.insert((61, 3));
+        let mut seen = first.results.clone();
+        let mut cursor = first.next;
+        let mut pages = 1;
+        while let Some(c) = cursor {
+            let page = paginate(
+                &q(&[("page_size", "2"), ("cursor", &c)]),
+                all(&set),
+                |_| true,
+                |i| i,
+            )
+            .unwrap();
+            pages += 1;
+            assert_eq!(Cursor::decode(&c).unwrap().page, pages);
+            seen.extend(page.results);
+            cursor = page.next;
+        }
+        // Nothing skipped; the changed ones come again at the end, in modified_at order.
+        assert_eq!(seen, vec![0, 1, 2, 4, 0, 3]);
+
+        // A window: after 20 ms, before 50 ms.
+        let window = Source::Ordered {
+            set: &set,
+            lower: Bound::Excluded((20, usize::MAX)),
+            upper: Bound::Excluded((50, 0)),
+        };
+        assert_eq!(
+            paginate(&two, window, |_| true, |i| i).unwrap().results,
+            vec![2]
+        );
+        // An empty or inverted window is no panic.
+        let inverted = Source::Ordered {
+            set: &set,
+            lower: Bound::Excluded((50, usize::MAX)),
+            upper: Bound::Excluded((20, 0)),
+        };
+        assert!(paginate(&two, inverted, |_| true, |i| i)
+            .unwrap()
+            .results
+            .is_empty());
     }
 }

@@ -1,5 +1,31 @@
 //! The control API under `/sandbox`: drive what a person (or Merge's back office) would.
-//! Unauthenticated: the sandbox is a development tool bound to a local address.
+//! Unauthenticated: the sandbox is a development tool bound to a local address. Errors answer
+//! `{"detail": "..."}` (400 bad body, 404 unknown account or employee).
+//!
+//! For the employee sync's tests (the README's "Control API" table says the same):
+//! - `PUT /organizations/{origin_id}` `{"employees"?: 1..=10000000, "evolve"?: bool}` → 204. Size
+//!   (before or after linking); `evolve: false` stops the generated data changing at syncs.
+//! - `GET /accounts/{id}/employees/{employee}` → the employee as the API serves it, with
+//!   `employments` expanded. `{employee}`: a remote id (`E1005`, `H1`) or a Merge id.
+//! - `PATCH /accounts/{id}/employees/{employee}` `{"first_name"?, "last_name"?, "work_email"?,
+//!   "job_title"?}` (at least one) → 200 employee.
+//! - `POST /accounts/{id}/employees/{employee}/terminate` `{"termination_date"?: "YYYY-MM-DD"}`
+//!   (default today) → 200 employee. `INACTIVE` from that date on (sandbox clock, UTC).
+//! - `DELETE /accounts/{id}/employees/{employee}` → 200 employee (`remote_was_deleted: true`).
+//! - `POST /accounts/{id}/employees/{employee}/rehire` `{"start_date"?: "YYYY-MM-DD"}` → 200
+//!   employee: termination cleared, not deleted, `ACTIVE` (`PENDING` before a future start date).
+//! - `POST /accounts/{id}/leavers` `{"action": "terminate"|"delete", "percent": 0..=100 | "count":
+//!   n, "termination_date"?}` → `{"active_before", "remote_ids": [...], "ids": [...]}`.
+//! - `POST /accounts/{id}/hires` `{"count": 1..=100000, "start_date"?}` → `{"remote_ids": ["H1",
+//!   ...], "ids": [...]}`.
+//! - `PUT /accounts/{id}/sync-status` `{"status": "PARTIALLY_SYNCED"|"FAILED"|"DONE"|"SYNCING"|
+//!   "PAUSED"|"DISABLED", "models"?: ["hris.Employee" | "Employee", ...]}` → `{"results":
+//!   [SyncStatus]}`; `DELETE` → 204 clears.
+//! - `POST /faults` also takes `"stream"` (`employees`, `employments`, `teams`, `locations`,
+//!   `groups`, `sync-status`) and `"page"` (1-based page of a walk; the number travels in cursors).
+//!
+//! Every edit moves the employee's and its employment's `modified_at` to the sandbox clock's now;
+//! an edited employee no longer changes at later syncs (`data/edits.rs` has the exact rules).
 
 use std::sync::{atomic::Ordering, Arc};
 
@@ -15,8 +41,12 @@ use serde_json::{json, Value};
 
 use super::{
     api::{set_relink_needed, ApiError},
+    data::{
+        edits::{Change, View},
+        employee_remote_id, Expand, MODELS,
+    },
     link::announce,
-    state::{rfc3339, FaultKind, FaultSpec, LinkError, Sandbox},
+    state::{rfc3339, FaultKind, FaultSpec, LinkError, Sandbox, SyncState, STREAMS},
     webhook, WebhookTarget, DEMO_PASSWORD, DEMO_USERNAME,
 };
 
@@ -32,6 +62,26 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/webhook", put(set_webhook).delete(clear_webhook))
         .route("/accounts", get(accounts))
         .route("/accounts/{id}/sync", post(sync))
+        .route(
+            "/accounts/{id}/sync-status",
+            put(force_sync_status).delete(clear_sync_status),
+        )
+        .route(
+            "/accounts/{id}/employees/{employee}",
+            get(show_employee)
+                .patch(change_employee)
+                .delete(delete_employee),
+        )
+        .route(
+            "/accounts/{id}/employees/{employee}/terminate",
+            post(terminate_employee),
+        )
+        .route(
+            "/accounts/{id}/employees/{employee}/rehire",
+            post(rehire_employee),
+        )
+        .route("/accounts/{id}/leavers", post(leavers))
+        .route("/accounts/{id}/hires", post(hires))
         .route("/accounts/{id}", delete(remove))
         .route("/requests", get(requests))
 }
@@ -137,6 +187,20 @@ async fn advance(State(sb): Shared, Json(a): Json<Advance>) -> Response {
 }
 
 async fn inject(State(sb): Shared, Json(spec): Json<FaultSpec>) -> Response {
+    if spec
+        .stream
+        .as_deref()
+        .is_some_and(|s| !STREAMS.contains(&s))
+    {
+        let known = STREAMS.join(", ");
+        return bad(
+            StatusCode::BAD_REQUEST,
+            &format!("stream must be one of {known}."),
+        );
+    }
+    if spec.page == Some(0) {
+        return bad(StatusCode::BAD_REQUEST, "page counts from 1.");
+    }
     match (spec.kind, spec.account_id.clone()) {
         (FaultKind::RelinkNeeded, None) => bad(
             StatusCode::BAD_REQUEST,
@@ -193,7 +257,11 @@ async fn clear(State(sb): Shared, Query(q): Query<ClearQuery>) -> StatusCode {
 
 #[derive(Deserialize)]
 struct Size {
-    employees: usize,
+    #[serde(default)]
+    employees: Option<usize>,
+    /// `false`: the generated data no longer changes at syncs (only control-API edits change it).
+    #[serde(default)]
+    evolve: Option<bool>,
 }
 
 async fn set_size(
@@ -201,13 +269,28 @@ async fn set_size(
     Path(origin_id): Path<String>,
     Json(s): Json<Size>,
 ) -> Response {
-    if s.employees == 0 || s.employees > 10_000_000 {
+    if s.employees.is_some_and(|n| n == 0 || n > 10_000_000) {
         return bad(
             StatusCode::BAD_REQUEST,
             "employees must be between 1 and 10,000,000.",
         );
     }
-    sb.lock().org_sizes.insert(origin_id, s.employees);
+    if s.employees.is_none() && s.evolve.is_none() {
+        return bad(StatusCode::BAD_REQUEST, "Give employees and/or evolve.");
+    }
+    let mut inner = sb.lock();
+    if let Some(n) = s.employees {
+        inner.org_sizes.insert(origin_id.clone(), n);
+    }
+    match s.evolve {
+        Some(false) => {
+            inner.frozen.insert(origin_id);
+        }
+        Some(true) => {
+            inner.frozen.remove(&origin_id);
+        }
+        None => {}
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -279,4 +362,309 @@ async fn remove(State(sb): Shared, Path(id): Path<String>) -> Response {
 
 async fn requests(State(sb): Shared) -> Json<Value> {
     Json(json!({ "api_requests": sb.api_requests.load(Ordering::Relaxed) }))
+}
+
+#[derive(Deserialize)]
+struct ForceStatus {
+    status: SyncState,
+    /// `model_id`s (`hris.Employee`) or `model_name`s (`Employee`); default: every model.
+    #[serde(default)]
+    models: Option<Vec<String>>,
+}
+
+/// Sets what `sync-status` (and `LinkedAccount.sync_completed`) report for some or all models
+/// until cleared; answers the account's sync statuses as `GET /hris/v1/sync-status` now shows them.
+async fn force_sync_status(
+    State(sb): Shared,
+    Path(id): Path<String>,
+    Json(f): Json<ForceStatus>,
+) -> Response {
+    let models: Vec<&str> = match &f.models {
+        None => MODELS.iter().map(|(_, id)| *id).collect(),
+        Some(list) => {
+            let mut ids = Vec::new();
+            for m in list {
+                match MODELS.iter().find(|(name, id)| m == name || m == id) {
+                    Some((_, id)) => ids.push(*id),
+                    None => {
+                        return bad(
+                            StatusCode::BAD_REQUEST,
+                            &format!("Unknown model {m:?}: use hris.Employee, hris.Employment, hris.Team, hris.Location or hris.Group."),
+                        )
+                    }
+                }
+            }
+            ids
+        }
+    };
+    let interval = sb.sync_interval();
+    let mut inner = sb.lock();
+    let Some(a) = inner.account_mut(&id) else {
+        return bad(StatusCode::NOT_FOUND, "No such linked account.");
+    };
+    for m in models {
+        a.forced_status.insert(m.to_string(), f.status);
+    }
+    Json(json!({ "results": a.sync_statuses(interval, "DONE") })).into_response()
+}
+
+async fn clear_sync_status(State(sb): Shared, Path(id): Path<String>) -> Response {
+    let mut inner = sb.lock();
+    match inner.account_mut(&id) {
+        Some(a) => {
+            a.forced_status.clear();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => bad(StatusCode::NOT_FOUND, "No such linked account."),
+    }
+}
+
+/// The employee as the API shows it to a client now, with `employments` expanded (job title).
+fn shown(view: &View<'_>, i: usize) -> Value {
+    json!(view.employee(i, &Expand::parse(Some("employments"))))
+}
+
+fn no_employee() -> Response {
+    bad(
+        StatusCode::NOT_FOUND,
+        "No such linked account, or no such employee (give a remote_id like E1005 or a Merge id).",
+    )
+}
+
+async fn show_employee(
+    State(sb): Shared,
+    Path((id, employee)): Path<(String, String)>,
+) -> Response {
+    sb.with_view(&id, |view| view.find(&employee).map(|i| shown(view, i)))
+        .flatten()
+        .map_or_else(no_employee, |v| Json(v).into_response())
+}
+
+/// Applies one change to a named employee; answers the employee as the API now shows it.
+fn edit(
+    sb: &Sandbox,
+    id: &str,
+    employee: &str,
+    change: impl FnOnce(time::Date) -> Change,
+) -> Response {
+    sb.with_org(id, |org, state, now| {
+        let i = View {
+            org,
+            state,
+            today: now.date(),
+        }
+        .find(employee)?;
+        state.apply(org, i, change(now.date()), now);
+        Some(shown(
+            &View {
+                org,
+                state,
+                today: now.date(),
+            },
+            i,
+        ))
+    })
+    .flatten()
+    .map_or_else(no_employee, |v| Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+struct Fields {
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    work_email: Option<String>,
+    #[serde(default)]
+    job_title: Option<String>,
+}
+
+async fn change_employee(
+    State(sb): Shared,
+    Path((id, employee)): Path<(String, String)>,
+    Json(f): Json<Fields>,
+) -> Response {
+    let given = [&f.first_name, &f.last_name, &f.work_email, &f.job_title];
+    if given.iter().all(|v| v.is_none()) {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "Give at least one of first_name, last_name, work_email, job_title.",
+        );
+    }
+    if given
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|s| s.trim().is_empty()))
+    {
+        return bad(StatusCode::BAD_REQUEST, "Fields may not be blank.");
+    }
+    edit(&sb, &id, &employee, |_| Change::Fields {
+        first_name: f.first_name,
+        last_name: f.last_name,
+        work_email: f.work_email,
+        job_title: f.job_title,
+    })
+}
+
+async fn delete_employee(
+    State(sb): Shared,
+    Path((id, employee)): Path<(String, String)>,
+) -> Response {
+    edit(&sb, &id, &employee, |_| Change::Delete)
+}
+
+fn parse_date(field: &str, value: Option<&str>) -> Result<Option<time::Date>, ApiError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    value
+        .map(|v| {
+            time::Date::parse(v, format).map_err(|_| {
+                ApiError::detail(
+                    StatusCode::BAD_REQUEST,
+                    &format!("{field} must be a date like 2025-01-31."),
+                )
+            })
+        })
+        .transpose()
+}
+
+#[derive(Deserialize, Default)]
+struct Dates {
+    #[serde(default)]
+    termination_date: Option<String>,
+    #[serde(default)]
+    start_date: Option<String>,
+}
+
+async fn terminate_employee(
+    State(sb): Shared,
+    Path((id, employee)): Path<(String, String)>,
+    body: Option<Json<Dates>>,
+) -> Response {
+    let d = body.map(|Json(d)| d).unwrap_or_default();
+    match parse_date("termination_date", d.termination_date.as_deref()) {
+        Ok(date) => edit(&sb, &id, &employee, |today| {
+            Change::Terminate(date.unwrap_or(today))
+        }),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn rehire_employee(
+    State(sb): Shared,
+    Path((id, employee)): Path<(String, String)>,
+    body: Option<Json<Dates>>,
+) -> Response {
+    let d = body.map(|Json(d)| d).unwrap_or_default();
+    match parse_date("start_date", d.start_date.as_deref()) {
+        Ok(date) => edit(&sb, &id, &employee, |today| {
+            Change::Rehire(date.unwrap_or(today))
+        }),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum LeaverAction {
+    Terminate,
+    Delete,
+}
+
+#[derive(Deserialize)]
+struct Leavers {
+    action: LeaverAction,
+    #[serde(default)]
+    percent: Option<f64>,
+    #[serde(default)]
+    count: Option<usize>,
+    #[serde(default)]
+    termination_date: Option<String>,
+}
+
+/// Terminates or deletes a share of the currently active employees (a fixed pseudo-random
+/// choice: the same state picks the same people).
+async fn leavers(State(sb): Shared, Path(id): Path<String>, Json(l): Json<Leavers>) -> Response {
+    let share = match (l.percent, l.count) {
+        (Some(p), None) if (0.0..=100.0).contains(&p) => Share::Percent(p),
+        (None, Some(n)) => Share::Count(n),
+        _ => {
+            return bad(
+                StatusCode::BAD_REQUEST,
+                "Give either percent (0 to 100) or count.",
+            )
+        }
+    };
+    let date = match parse_date("termination_date", l.termination_date.as_deref()) {
+        Ok(d) => d,
+        Err(e) => return e.into_response(),
+    };
+    let done = sb.with_org(&id, |org, state, now| {
+        let today = now.date();
+        let (chosen, active) = View { org, state, today }.pick_active(|total| match share {
+            Share::Percent(p) => (total as f64 * p / 100.0).round() as usize,
+            Share::Count(n) => n.min(total),
+        });
+        for &i in &chosen {
+            let change = match l.action {
+                LeaverAction::Terminate => Change::Terminate(date.unwrap_or(today)),
+                LeaverAction::Delete => Change::Delete,
+            };
+            state.apply(org, i, change, now);
+        }
+        let ids: Vec<String> = chosen.iter().map(|&i| org.employee_id(i)).collect();
+        (chosen, ids, active)
+    });
+    match done {
+        None => bad(StatusCode::NOT_FOUND, "No such linked account."),
+        Some((chosen, _, _)) if chosen.is_empty() => bad(
+            StatusCode::BAD_REQUEST,
+            "That share of the active employees is nobody: nothing changed.",
+        ),
+        Some((chosen, ids, active)) => Json(json!({
+            "active_before": active,
+            "remote_ids": chosen.iter().map(|&i| employee_remote_id(i)).collect::<Vec<_>>(),
+            "ids": ids,
+        }))
+        .into_response(),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Share {
+    Percent(f64),
+    Count(usize),
+}
+
+#[derive(Deserialize)]
+struct Hires {
+    count: usize,
+    #[serde(default)]
+    start_date: Option<String>,
+}
+
+/// Adds new hires (remote ids `H1`, `H2`, …), ACTIVE from their start date (default: today).
+async fn hires(State(sb): Shared, Path(id): Path<String>, Json(h): Json<Hires>) -> Response {
+    if h.count == 0 || h.count > 100_000 {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "count must be between 1 and 100,000.",
+        );
+    }
+    let start = match parse_date("start_date", h.start_date.as_deref()) {
+        Ok(d) => d,
+        Err(e) => return e.into_response(),
+    };
+    let done = sb.with_org(&id, |org, state, now| {
+        let added = state.hire(org, h.count, start.unwrap_or(now.date()), now);
+        let ids: Vec<String> = added.iter().map(|&i| org.employee_id(i)).collect();
+        (added, ids)
+    });
+    match done {
+        None => bad(StatusCode::NOT_FOUND, "No such linked account."),
+        Some((added, ids)) => Json(json!({
+            "remote_ids": added.iter().map(|&i| employee_remote_id(i)).collect::<Vec<_>>(),
+            "ids": ids,
+        }))
+        .into_response(),
+    }
 }

@@ -12,6 +12,8 @@ use time::{Date, Duration, OffsetDateTime};
 
 use super::state::rfc3339;
 
+pub mod edits;
+
 /// One HR system (or, to exercise client-side filtering, another category) in the directory.
 #[derive(Debug, Clone, Copy)]
 pub struct DirectoryEntry {
@@ -228,6 +230,11 @@ const LOCATION: u64 = 4;
 const GROUP: u64 = 5;
 const EVENT: u64 = 6;
 const INITIAL: u64 = 7;
+const LEAVER: u64 = 8;
+
+/// Employees added through the control API (`POST /sandbox/accounts/{id}/hires`) have indexes from
+/// here on (remote ids `H1`, `H2`, …), apart from the generated ones (`E1000`, `E1001`, …).
+pub const HIRE_BASE: usize = 1 << 40;
 
 fn mix(mut z: u64) -> u64 {
     // splitmix64
@@ -378,7 +385,7 @@ impl Org {
     }
 
     pub fn employee_meta(&self, i: usize) -> EmployeeMeta {
-        let created = if i < self.base {
+        let created = if i < self.base || i >= HIRE_BASE {
             0
         } else {
             (i - self.base) / self.hires_per_sync() + 1
@@ -390,8 +397,9 @@ impl Org {
             deleted: false,
             changes: 0,
         };
-        // Team leads (the first employees) stay, so the manager chain holds.
-        if i < self.team_count() {
+        // Team leads (the first employees) stay, so the manager chain holds; control-API hires
+        // change only through the control API.
+        if i < self.team_count() || i >= HIRE_BASE {
             return m;
         }
         if created == 0 && hash(self.seed, &[INITIAL, i as u64]) % 100 < 6 {
@@ -467,6 +475,35 @@ impl Org {
         }
     }
 
+    fn start_of(&self, i: usize) -> Date {
+        self.date(30 + (hash(self.seed, &[EMPLOYEE, i as u64, 3]) % 3000) as i64)
+    }
+
+    fn termination_of(&self, i: usize, m: &EmployeeMeta) -> Option<Date> {
+        let h = hash(self.seed, &[EMPLOYEE, i as u64, 3]);
+        m.terminated.map(|g| {
+            if g == 0 {
+                self.date((h % 25) as i64 + 1)
+            } else {
+                self.at(g).date()
+            }
+        })
+    }
+
+    /// This organization as it was at `generation` (a frozen, edited employee's base).
+    fn capped(&self, generation: usize) -> Org {
+        Org {
+            seed: self.seed,
+            base: self.base,
+            syncs: self.syncs[..=generation.min(self.generation())].to_vec(),
+        }
+    }
+
+    /// What the modified_at order of this organization's generated employees depends on.
+    fn stamp(&self) -> (usize, usize, OffsetDateTime) {
+        (self.base, self.syncs.len(), self.syncs[0])
+    }
+
     fn domain(&self) -> String {
         format!("org{:x}.example", self.seed & 0xFFFF)
     }
@@ -475,14 +512,8 @@ impl Org {
         let m = self.employee_meta(i);
         let (first, last) = self.name_of(i);
         let h = hash(self.seed, &[EMPLOYEE, i as u64, 3]);
-        let start = self.date(30 + (h % 3000) as i64);
-        let termination = m.terminated.map(|g| {
-            if g == 0 {
-                self.date((h % 25) as i64 + 1)
-            } else {
-                self.at(g).date()
-            }
-        });
+        let start = self.start_of(i);
+        let termination = self.termination_of(i, &m);
         let team = self.team_of(i);
         let location = (h % self.location_count() as u64) as usize;
         let groups = [
@@ -492,10 +523,14 @@ impl Org {
         let nested = Expand::default();
         wire::Employee {
             id: Some(self.id(EMPLOYEE, i)),
-            remote_id: Some(format!("E{}", 1000 + i)),
+            remote_id: Some(employee_remote_id(i)),
             created_at: Some(rfc3339(self.at(m.created))),
             modified_at: Some(rfc3339(self.at(m.last_change))),
-            employee_number: Some(format!("{}", 1000 + i)),
+            employee_number: Some(if i >= HIRE_BASE {
+                employee_remote_id(i)
+            } else {
+                (1000 + i).to_string()
+            }),
             first_name: Some(first.to_string()),
             last_name: Some(last.to_string()),
             preferred_name: (m.changes % 2 == 1).then(|| first.to_string()),
@@ -504,7 +539,7 @@ impl Org {
                 "{}.{}{}",
                 first.to_lowercase(),
                 last.to_lowercase(),
-                i
+                tag(i)
             )),
             groups: Some(
                 groups
@@ -516,7 +551,7 @@ impl Org {
                 "{}.{}.{}@{}",
                 ascii(first),
                 ascii(last),
-                i,
+                tag(i),
                 self.domain()
             )),
             personal_email: None,
@@ -558,10 +593,10 @@ impl Org {
         let h = hash(self.seed, &[EMPLOYMENT, i as u64]);
         let title = pick(TITLES, h);
         let seniority = ["", "Senior ", "Staff ", "Principal "][m.changes.min(3)];
-        let start = self.date(30 + (hash(self.seed, &[EMPLOYEE, i as u64, 3]) % 3000) as i64);
+        let start = self.start_of(i);
         wire::Employment {
             id: Some(self.id(EMPLOYMENT, i)),
-            remote_id: Some(format!("J{}", 1000 + i)),
+            remote_id: Some(employment_remote_id(i)),
             created_at: Some(rfc3339(self.at(m.created))),
             modified_at: Some(rfc3339(self.at(m.last_change))),
             employee: rel(expand.has("employee"), self.id(EMPLOYEE, i), || {
@@ -656,10 +691,54 @@ impl Org {
         }
     }
 
+    pub fn employee_id(&self, i: usize) -> String {
+        self.id(EMPLOYEE, i)
+    }
+
     /// The index of an employee id, for `GET /employees/{id}`.
     pub fn employee_index(&self, id: &str) -> Option<usize> {
         self.index_of(EMPLOYEE, id)
             .filter(|&i| i < self.employee_count())
+    }
+}
+
+/// `E<1000 + i>` for generated employees, `H<n>` for the n-th control-API hire.
+pub fn employee_remote_id(i: usize) -> String {
+    if i >= HIRE_BASE {
+        format!("H{}", i - HIRE_BASE + 1)
+    } else {
+        format!("E{}", 1000 + i)
+    }
+}
+
+fn employment_remote_id(i: usize) -> String {
+    if i >= HIRE_BASE {
+        format!("JH{}", i - HIRE_BASE + 1)
+    } else {
+        format!("J{}", 1000 + i)
+    }
+}
+
+/// The inverse of [`employee_remote_id`] (canonical spellings only: `E01000` is no id).
+pub fn employee_index_of_remote_id(remote_id: &str) -> Option<usize> {
+    let digits = remote_id.get(1..)?;
+    let n: usize = digits.parse().ok()?;
+    if n.to_string() != digits {
+        return None;
+    }
+    match remote_id.as_bytes()[0] {
+        b'H' if n >= 1 => Some(HIRE_BASE + n - 1),
+        b'E' if n >= 1000 && n - 1000 < HIRE_BASE => Some(n - 1000),
+        _ => None,
+    }
+}
+
+/// The number in usernames and e-mails: the index, or `h<n>` for a hire.
+fn tag(i: usize) -> String {
+    if i >= HIRE_BASE {
+        format!("h{}", i - HIRE_BASE + 1)
+    } else {
+        i.to_string()
     }
 }
 

@@ -15,7 +15,13 @@ use rand::{distributions::Alphanumeric, Rng};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use super::{data::Org, data::DIRECTORY, SandboxConfig, WebhookTarget, DEMO_PASSWORD};
+use super::{
+    data::{
+        edits::{OrgState, View},
+        Org, DIRECTORY,
+    },
+    SandboxConfig, WebhookTarget, DEMO_PASSWORD,
+};
 
 /// The sandbox keeps public tokens this long (on its clock). Whether Merge lets a public token be
 /// exchanged more than once is UNCONFIRMED; the sandbox allows it until expiry, so a retried
@@ -39,8 +45,12 @@ pub struct Inner {
     pub magic_links: HashMap<String, String>,
     pub public_tokens: HashMap<String, (String, OffsetDateTime)>,
     pub accounts: Vec<Account>,
-    /// Employees per `end_user_origin_id`, set through the control API.
+    /// Employees per `end_user_origin_id` (or data key), set through the control API.
     pub org_sizes: HashMap<String, usize>,
+    /// Organizations (origin id or data key) whose generated data does not change at syncs.
+    pub frozen: std::collections::HashSet<String>,
+    /// Edits and list order per data key.
+    pub orgs: HashMap<String, OrgState>,
     pub global_faults: Vec<FaultSpec>,
     pub webhook: Option<WebhookTarget>,
 }
@@ -77,6 +87,41 @@ pub struct Account {
     /// When each sync finished; the first is the initial sync. Data changes happen at syncs.
     pub syncs: Vec<OffsetDateTime>,
     pub faults: Vec<FaultSpec>,
+    /// Sync statuses set through the control API, by `model_id`, until cleared.
+    pub forced_status: std::collections::BTreeMap<String, SyncState>,
+}
+
+/// A model's sync status as the control API can set it (`SyncStatusStatusEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SyncState {
+    Syncing,
+    Done,
+    Failed,
+    Disabled,
+    Paused,
+    PartiallySynced,
+}
+
+impl SyncState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::Syncing => "SYNCING",
+            SyncState::Done => "DONE",
+            SyncState::Failed => "FAILED",
+            SyncState::Disabled => "DISABLED",
+            SyncState::Paused => "PAUSED",
+            SyncState::PartiallySynced => "PARTIALLY_SYNCED",
+        }
+    }
+
+    /// `last_sync_result`: a finished sync's outcome; SYNCING, DISABLED and PAUSED keep DONE.
+    fn result(self) -> &'static str {
+        match self {
+            SyncState::Failed | SyncState::PartiallySynced => self.as_str(),
+            _ => "DONE",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +153,32 @@ pub struct FaultSpec {
     pub retry_after_secs: u64,
     #[serde(default = "default_delay")]
     pub delay_ms: u64,
+    /// Only requests to this list (`employees`, `employments`, `teams`, `locations`, `groups`,
+    /// `sync-status`).
+    #[serde(default)]
+    pub stream: Option<String>,
+    /// Only this page of a listing, 1-based: the request without a cursor is page 1, the one with
+    /// page 1's `next` is page 2, and so on (the page number travels in the cursor).
+    #[serde(default)]
+    pub page: Option<u32>,
+}
+
+/// The lists a fault can name as its `stream`.
+pub const STREAMS: &[&str] = &[
+    "employees",
+    "employments",
+    "teams",
+    "locations",
+    "groups",
+    "sync-status",
+];
+
+/// What a fault can match a request by.
+#[derive(Debug, Default, Clone)]
+pub struct RequestInfo<'a> {
+    pub account_token: Option<&'a str>,
+    pub stream: Option<&'a str>,
+    pub page: Option<u32>,
 }
 
 fn default_retry_after() -> u64 {
@@ -129,15 +200,19 @@ pub struct FaultPlan {
 
 impl FaultPlan {
     /// Applies and consumes the faults that match the request.
-    fn add(&mut self, faults: &mut Vec<FaultSpec>, has_account: bool) {
+    fn add(&mut self, faults: &mut Vec<FaultSpec>, req: &RequestInfo<'_>) {
+        let has_account = req.account_token.is_some();
         for f in faults.iter_mut() {
-            let applies = match f.kind {
-                FaultKind::RelinkNeeded => false,
-                FaultKind::TokenRevoked => has_account && self.respond.is_none(),
-                FaultKind::RateLimited | FaultKind::ServerError => self.respond.is_none(),
-                FaultKind::Slow => self.delay_ms == 0,
-                FaultKind::MalformedJson => !self.malformed,
-            };
+            let targets = f.stream.as_deref().is_none_or(|s| Some(s) == req.stream)
+                && f.page.is_none_or(|p| Some(p) == req.page);
+            let applies = targets
+                && match f.kind {
+                    FaultKind::RelinkNeeded => false,
+                    FaultKind::TokenRevoked => has_account && self.respond.is_none(),
+                    FaultKind::RateLimited | FaultKind::ServerError => self.respond.is_none(),
+                    FaultKind::Slow => self.delay_ms == 0,
+                    FaultKind::MalformedJson => !self.malformed,
+                };
             if !applies {
                 continue;
             }
@@ -302,7 +377,42 @@ impl Sandbox {
             .or_else(|| inner.org_sizes.get(&account.end_user.origin_id))
             .copied()
             .unwrap_or(self.config.default_employees);
-        Org::new(&account.data_key, employees, account.syncs.clone())
+        let frozen = inner.frozen.contains(&account.data_key)
+            || inner.frozen.contains(&account.end_user.origin_id);
+        let syncs = if frozen {
+            account.syncs[..account.syncs.len().min(1)].to_vec()
+        } else {
+            account.syncs.clone()
+        };
+        Org::new(&account.data_key, employees, syncs)
+    }
+
+    /// Runs `f` on the organization behind a linked account (by id), with its edits and list
+    /// order up to date, at the sandbox clock's now. `None`: no such account.
+    pub fn with_org<R>(
+        &self,
+        account_id: &str,
+        f: impl FnOnce(&Org, &mut OrgState, OffsetDateTime) -> R,
+    ) -> Option<R> {
+        let mut inner = self.lock();
+        let now = inner.now();
+        let account = inner.accounts.iter().find(|a| a.id == account_id)?;
+        let org = self.org(&inner, account);
+        let key = account.data_key.clone();
+        let state = inner.orgs.entry(key).or_default();
+        state.refresh(&org);
+        Some(f(&org, state, now))
+    }
+
+    /// Like [`Sandbox::with_org`], read only, as a [`View`].
+    pub fn with_view<R>(&self, account_id: &str, f: impl FnOnce(&View<'_>) -> R) -> Option<R> {
+        self.with_org(account_id, |org, state, now| {
+            f(&View {
+                org,
+                state,
+                today: now.date(),
+            })
+        })
     }
 
     /// Completes a link session as the dialog (or the control API) does.
@@ -382,6 +492,7 @@ impl Sandbox {
                     completed_at: now,
                     syncs: vec![now],
                     faults: Vec::new(),
+                    forced_status: Default::default(),
                 });
                 (inner.accounts.len() - 1, false)
             }
@@ -494,14 +605,15 @@ impl Inner {
     }
 
     /// Consumes the faults that apply to one API request.
-    pub fn fault_plan(&mut self, account_token: Option<&str>) -> FaultPlan {
+    pub fn fault_plan(&mut self, req: &RequestInfo<'_>) -> FaultPlan {
         let mut plan = FaultPlan::default();
-        let has_account = account_token.is_some();
-        if let Some(a) = account_token.and_then(|t| self.accounts.iter_mut().find(|a| a.token == t))
+        if let Some(a) = req
+            .account_token
+            .and_then(|t| self.accounts.iter_mut().find(|a| a.token == t))
         {
-            plan.add(&mut a.faults, true);
+            plan.add(&mut a.faults, req);
         }
-        plan.add(&mut self.global_faults, has_account);
+        plan.add(&mut self.global_faults, req);
         plan
     }
 }
@@ -539,20 +651,30 @@ impl Account {
         let result = if failed { "FAILED" } else { "DONE" };
         super::data::MODELS
             .iter()
-            .map(|(name, id)| wire::SyncStatus {
-                model_name: name.to_string(),
-                model_id: id.to_string(),
-                last_sync_start: Some(rfc3339(last - Duration::seconds(2))),
-                next_sync_start: Some(rfc3339(last + interval)),
-                last_sync_result: Some(result.to_string()),
-                last_sync_finished: Some(rfc3339(last)),
-                status: if failed {
-                    "FAILED".to_string()
-                } else {
-                    status.to_string()
-                },
-                is_initial_sync: self.syncs.len() <= 1,
-                selective_sync_configurations_usage: None,
+            .map(|(name, id)| {
+                let forced = self.forced_status.get(*id).copied();
+                wire::SyncStatus {
+                    model_name: name.to_string(),
+                    model_id: id.to_string(),
+                    last_sync_start: Some(rfc3339(last - Duration::seconds(2))),
+                    next_sync_start: Some(rfc3339(last + interval)),
+                    last_sync_result: Some(
+                        if failed {
+                            result
+                        } else {
+                            forced.map_or(result, SyncState::result)
+                        }
+                        .to_string(),
+                    ),
+                    last_sync_finished: Some(rfc3339(last)),
+                    status: if failed {
+                        "FAILED".to_string()
+                    } else {
+                        forced.map_or(status.to_string(), |f| f.as_str().to_string())
+                    },
+                    is_initial_sync: self.syncs.len() <= 1,
+                    selective_sync_configurations_usage: None,
+                }
             })
             .collect()
     }

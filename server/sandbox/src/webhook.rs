@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use super::{
-    state::{rfc3339, Account, Sandbox},
+    state::{Account, Sandbox},
     WebhookTarget,
 };
 
@@ -104,7 +104,10 @@ pub fn linked(sb: &Sandbox, account: &Account, is_relink: bool) {
     emit(sb, target, "LinkedAccount.linked", account, data);
 }
 
-/// `LinkedAccount.sync_completed`, after the initial sync and each later one.
+/// `LinkedAccount.sync_completed`, after the initial sync and each later one: `data` is
+/// `{is_initial_sync, integration_name, integration_id, sync_status}`, `sync_status` a map from
+/// `model_id` to that model's `SyncStatus` (with `last_sync_finished` and `last_sync_result`), as
+/// merge-api.md §4 describes Merge's.
 pub fn sync_completed(sb: &Sandbox, account: &Account) {
     let target = sb.lock().webhook.clone();
     let statuses = account.sync_statuses(sb.sync_interval(), "DONE");
@@ -116,7 +119,6 @@ pub fn sync_completed(sb: &Sandbox, account: &Account) {
         "is_initial_sync": account.syncs.len() <= 1,
         "integration_name": account.integration_entry().name,
         "integration_id": account.integration,
-        "last_sync_finished": account.syncs.last().copied().map(rfc3339),
         "sync_status": sync_status,
     });
     emit(sb, target, "LinkedAccount.sync_completed", account, data);
