@@ -51,6 +51,7 @@ pub const VARIABLES: &[(&str, VarDefault, &str)] = &[
     ("HRIS_AUTH_MODE", Described("dev-signin (dev), host-token (production)"), "dev-signin: demo users page; host-token: signed tokens from the admin shell."),
     ("HRIS_SESSION_IDLE_MINUTES", Value("60"), "A session ends after this many minutes without activity."),
     ("HRIS_LOG_FORMAT", Value("text"), "text or json."),
+    ("HRIS_METRICS_ADDR", Described("(none: no metrics listener)"), "Address of the Prometheus metrics listener (GET /metrics), e.g. 127.0.0.1:9100; keep it off the public network."),
     ("LEPTOS_SITE_ROOT", Value("target/site"), "Where the built site (wasm, js, css) is served from."),
 ];
 
@@ -158,6 +159,8 @@ pub struct Config {
     pub session_idle: Duration,
     pub log_format: LogFormat,
     pub site_root: String,
+    /// Where `GET /metrics` is served; `None`: nowhere (and no metrics are kept).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -185,6 +188,7 @@ impl std::fmt::Debug for Config {
             .field("session_idle", &self.session_idle)
             .field("log_format", &self.log_format)
             .field("site_root", &self.site_root)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -477,6 +481,10 @@ impl Config {
                 ))
             }
         };
+        let metrics_addr = match get("HRIS_METRICS_ADDR") {
+            Some(_) => Some(parse_addr(&get, "HRIS_METRICS_ADDR", "127.0.0.1:9100")?),
+            None => None,
+        };
         Ok(Config {
             production,
             bind_addr,
@@ -492,6 +500,7 @@ impl Config {
             session_idle: Duration::from_secs(idle_minutes * 60),
             log_format,
             site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            metrics_addr,
         })
     }
 
@@ -580,6 +589,7 @@ mod tests {
         assert_eq!(c.auth_mode, AuthMode::DevSignIn);
         assert_eq!(c.encryption_keys, None);
         assert_eq!(c.session_idle, Duration::from_secs(3600));
+        assert_eq!(c.metrics_addr, None, "no metrics listener unless asked for");
     }
 
     #[test]
@@ -596,6 +606,7 @@ mod tests {
             ("HRIS_AUTH_MODE", "magic"),
             ("HRIS_SESSION_IDLE_MINUTES", "0"),
             ("HRIS_LOG_FORMAT", "xml"),
+            ("HRIS_METRICS_ADDR", "localhost"),
             ("HRIS_PUBLIC_URL", "ftp://x"),
             ("MERGE_WEBHOOK_KEYS", "short"),
             ("HRIS_HOST_TOKEN_SECRET", "too-short"),

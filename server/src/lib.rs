@@ -8,6 +8,7 @@ pub mod assets;
 pub mod config;
 pub mod housekeeping;
 pub mod keys;
+pub mod metrics;
 pub mod ops;
 pub mod router;
 pub mod startup;
