@@ -1,6 +1,6 @@
 //! `GET /metrics` on its own listener (`HRIS_METRICS_ADDR`): the real server (`startup::prepare`
-//! + `startup::serve`, both listeners) against the Merge sandbox. Flows over HTTP (a page, server
-//! functions, Link, Test Connection with a rate limit, the sandbox's signed webhook and an
+//! and `startup::serve`, both listeners) against the Merge sandbox. Flows over HTTP (a page, server
+//! functions, Link, Test Connection through a rate limit, the sandbox's signed webhook and an
 //! unsigned one), then a scrape: every family with its HELP and TYPE, route templates and outcomes
 //! as labels, no raw path and no secret anywhere, and no `/metrics` on the public port.
 //!
