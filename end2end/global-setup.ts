@@ -1,6 +1,7 @@
 // Starts the Merge sandbox (`cargo build -p merge-sandbox`) and the server built by `cargo leptos
 // build`, each on a free port, the server with a fresh SQLite database and pointed at the sandbox;
-// waits until /readyz answers, and stops both after the suite.
+// waits until /readyz answers, and stops both after the suite. The server's metrics listener is on a
+// free port too (HRIS_METRICS_URL).
 import { ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -66,11 +67,15 @@ export default async function globalSetup() {
       MERGE_LINK_SCRIPT_URL: `${sandboxURL}/initialize.js`,
       MERGE_WEBHOOK_KEYS: webhookKey,
       LEPTOS_SITE_ROOT: path.join(root, "target/site"),
+      HRIS_METRICS_ADDR: "127.0.0.1:0",
       RUST_LOG: process.env.RUST_LOG ?? "warn",
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  // Both lines are watched from the start: the server prints them one after the other.
+  const metricsLine = waitForLine(server, "server metrics", /metrics on (http:\/\/[^\s]+)/);
   const [, baseURL] = await waitForLine(server, "server", /listening on (http:\/\/[^\s]+)/);
+  const [, metricsURL] = await metricsLine;
   const hook = await fetch(`${sandboxURL}/sandbox/webhook`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
@@ -84,6 +89,7 @@ export default async function globalSetup() {
   }
   process.env.HRIS_BASE_URL = baseURL;
   process.env.HRIS_SANDBOX_URL = sandboxURL;
+  process.env.HRIS_METRICS_URL = metricsURL;
   process.env.HRIS_SHELL_URL = shellOrigin;
   process.env.HRIS_STRANGER_SHELL_URL = `http://127.0.0.2:${strangerShell.port}`;
   process.env.HRIS_DATA_DIR = dataDir;

@@ -60,6 +60,7 @@ pub const VARIABLES: &[(&str, VarDefault, &str)] = &[
     ("HRIS_HOST_WEBHOOK_URL", Described("(none)"), "Where to POST the signed directory.changed event after a sync changed the directory."),
     ("HRIS_HOST_WEBHOOK_SECRET", Described("(none; required with the URL)"), "HMAC-SHA256 key that signs directory.changed (X-Hris-Webhook-Signature: base64url of the body's HMAC)."),
     ("HRIS_LOG_FORMAT", Value("text"), "text or json."),
+    ("HRIS_METRICS_ADDR", Described("(none: no metrics listener)"), "Address of the Prometheus metrics listener (GET /metrics), e.g. 127.0.0.1:9100; keep it off the public network."),
     ("LEPTOS_SITE_ROOT", Value("target/site"), "Where the built site (wasm, js, css) is served from."),
 ];
 
@@ -171,6 +172,8 @@ pub struct Config {
     pub sync_workers: usize,
     pub sync_tick_seconds: u32,
     pub sync: app::domain::sync::SyncSettings,
+    /// Where `GET /metrics` is served; `None`: nowhere (and no metrics are kept).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Config {
@@ -201,6 +204,7 @@ impl std::fmt::Debug for Config {
             .field("sync_workers", &self.sync_workers)
             .field("sync_tick_seconds", &self.sync_tick_seconds)
             .field("sync", &self.sync)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -554,6 +558,10 @@ impl Config {
             host_webhook,
             ..app::domain::sync::SyncSettings::default()
         };
+        let metrics_addr = match get("HRIS_METRICS_ADDR") {
+            Some(_) => Some(parse_addr(&get, "HRIS_METRICS_ADDR", "127.0.0.1:9100")?),
+            None => None,
+        };
         Ok(Config {
             sync_workers,
             sync_tick_seconds,
@@ -572,6 +580,7 @@ impl Config {
             session_idle: Duration::from_secs(idle_minutes * 60),
             log_format,
             site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            metrics_addr,
         })
     }
 
@@ -661,6 +670,7 @@ mod tests {
         assert_eq!(c.auth_mode, AuthMode::DevSignIn);
         assert_eq!(c.encryption_keys, None);
         assert_eq!(c.session_idle, Duration::from_secs(3600));
+        assert_eq!(c.metrics_addr, None, "no metrics listener unless asked for");
     }
 
     #[test]
@@ -677,6 +687,7 @@ mod tests {
             ("HRIS_AUTH_MODE", "magic"),
             ("HRIS_SESSION_IDLE_MINUTES", "0"),
             ("HRIS_LOG_FORMAT", "xml"),
+            ("HRIS_METRICS_ADDR", "localhost"),
             ("HRIS_PUBLIC_URL", "ftp://x"),
             ("MERGE_WEBHOOK_KEYS", "short"),
             ("HRIS_HOST_TOKEN_SECRET", "too-short"),

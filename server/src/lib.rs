@@ -9,6 +9,7 @@ pub mod config;
 pub mod housekeeping;
 pub mod jobs;
 pub mod keys;
+pub mod metrics;
 pub mod ops;
 pub mod router;
 pub mod startup;

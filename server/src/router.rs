@@ -1,8 +1,9 @@
 //! The HTTP surface: pages, server functions, the webhook receiver, operations endpoints, static files.
 //!
-//! Layers, outermost first: tracing, body limit, security headers (CSP with a per-response nonce),
-//! the cross-site guard, the identity layer (who is calling, resolved once; the session gate for
-//! server functions), field limits, the page locale, the error status.
+//! Layers, outermost first: metrics (requests by route template and status), tracing, body limit,
+//! security headers (CSP with a per-response nonce), the cross-site guard, the identity layer (who
+//! is calling, resolved once; the session gate for server functions), field limits, the page
+//! locale, the error status.
 
 use std::{
     collections::HashSet,
@@ -24,7 +25,8 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use rand::RngCore;
 use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir, trace::TraceLayer};
 
-use app::{auth::RequestIdentity, error::AppError, shell, state::AppState, App};
+use app::{auth::RequestIdentity, error::AppError, shell, state::AppState, telemetry, App};
+use axum_prometheus::{EndpointLabel, GenericMetricLayer, MakeDefaultHandle, MetricLayerBuilder};
 
 use crate::{assets, ops, webhooks};
 
@@ -98,7 +100,43 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(policy, security_headers))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
+        .layer(http_metrics())
         .with_state(state)
+}
+
+/// The recorder is `app::telemetry`'s (installed with `HRIS_METRICS_ADDR`, else none): the HTTP
+/// layer only records into it.
+#[derive(Default)]
+pub struct TelemetryRecorder;
+
+impl MakeDefaultHandle for TelemetryRecorder {
+    type Out = ();
+    fn make_default_handle(self) -> Self::Out {}
+}
+
+/// Label of requests no route matched (pages not found, files from the site root): never the raw
+/// path, which can carry anything.
+pub const UNMATCHED_ROUTE: &str = "fallback";
+
+/// Requests by route template (axum's `MatchedPath`) and status, with their latency
+/// (`axum-prometheus`; names in `app::telemetry`). Built once per process: the crate sets its
+/// metric names once.
+pub fn http_metrics() -> GenericMetricLayer<'static, (), TelemetryRecorder> {
+    static LAYER: OnceLock<GenericMetricLayer<'static, (), TelemetryRecorder>> = OnceLock::new();
+    LAYER
+        .get_or_init(|| {
+            MetricLayerBuilder::new()
+                .with_prefix(telemetry::HTTP_PREFIX)
+                .with_endpoint_label_type(EndpointLabel::MatchedPathWithFallbackFn(|_| {
+                    UNMATCHED_ROUTE.to_string()
+                }))
+                // Described with the other families by `telemetry::describe`.
+                .no_initialize_metrics()
+                .with_metrics_from_fn(|| ())
+                .build_pair()
+                .0
+        })
+        .clone()
 }
 
 /// `Cache-Control` of the built files under `/pkg/`: a year, immutable, for a content-addressed
@@ -482,6 +520,23 @@ mod tests {
         // WebAssembly compiles under 'wasm-unsafe-eval'; JavaScript `eval` ('unsafe-eval') stays off.
         assert!(!csp.contains("'unsafe-eval'"), "{csp}");
         assert!(!csp.contains("ws://"), "no dev websocket in production");
+    }
+
+    #[test]
+    fn http_metric_names_are_telemetrys() {
+        let _layer = http_metrics();
+        assert_eq!(
+            axum_prometheus::utils::requests_total_name(),
+            telemetry::HTTP_REQUESTS
+        );
+        assert_eq!(
+            axum_prometheus::utils::requests_duration_name(),
+            telemetry::HTTP_DURATION
+        );
+        assert_eq!(
+            axum_prometheus::utils::requests_pending_name(),
+            telemetry::HTTP_PENDING
+        );
     }
 
     #[test]

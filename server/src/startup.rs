@@ -10,7 +10,7 @@ use hyper_util::{
 use leptos::config::{Env, LeptosOptions};
 use tokio::{net::TcpListener, sync::Semaphore};
 
-use app::{provider::MergeClient, state::AppState, storage::Db};
+use app::{provider::MergeClient, state::AppState, storage::Db, telemetry::PrometheusHandle};
 
 use crate::config::{Config, LogFormat};
 
@@ -31,6 +31,14 @@ pub struct Prepared {
     /// The job engine's storage (its workers start with [`serve`]).
     pub jobs: crate::jobs::JobStore,
     pub engine: crate::jobs::EngineSettings,
+    /// The metrics listener (`HRIS_METRICS_ADDR`) and the recorder's handle, when configured.
+    pub metrics: Option<MetricsListener>,
+}
+
+/// Where and what `GET /metrics` serves.
+pub struct MetricsListener {
+    pub listener: TcpListener,
+    pub handle: PrometheusHandle,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +53,8 @@ pub enum StartError {
     Provider(app::provider::ProviderError),
     #[error("cannot set up the job engine in the database: {0}")]
     Jobs(String),
+    #[error("cannot install the metrics recorder (HRIS_METRICS_ADDR)")]
+    Metrics,
 }
 
 pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
@@ -68,6 +78,15 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     let bound = listener
         .local_addr()
         .map_err(|e| StartError::Bind(config.bind_addr, e))?;
+    let metrics = match config.metrics_addr {
+        Some(addr) => Some(MetricsListener {
+            listener: TcpListener::bind(addr)
+                .await
+                .map_err(|e| StartError::Bind(addr, e))?,
+            handle: app::telemetry::install().ok_or(StartError::Metrics)?,
+        }),
+        None => None,
+    };
     let public_url = config.public_url_for(bound);
     let endpoints = config.provider.clone();
     let provider = MergeClient::new(endpoints.base_url.clone(), endpoints.api_key.clone())
@@ -107,6 +126,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             workers: config.sync_workers,
             tick_seconds: config.sync_tick_seconds,
         },
+        metrics,
     })
 }
 
@@ -117,6 +137,7 @@ pub async fn serve(prepared: Prepared) -> std::io::Result<()> {
         listener,
         jobs,
         engine,
+        metrics,
     } = prepared;
     let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
     let engine = crate::jobs::spawn(jobs, state.clone(), engine, async move {
@@ -128,6 +149,10 @@ pub async fn serve(prepared: Prepared) -> std::io::Result<()> {
     println!("listening on http://{addr}");
     tracing::info!(%addr, public_url = %state.settings.public_url, backend = ?db.backend(), "HRIS Connect serving");
     let housekeeping = crate::housekeeping::spawn(db.clone());
+    let metrics = match metrics {
+        Some(m) => Some(spawn_metrics(m, db.clone())?),
+        None => None,
+    };
     serve_http(
         listener,
         crate::router::app(state),
@@ -135,12 +160,73 @@ pub async fn serve(prepared: Prepared) -> std::io::Result<()> {
         shutdown_signal(),
     )
     .await?;
+    if let Some(m) = metrics {
+        m.stop().await;
+    }
     housekeeping.abort();
     let _ = stop_jobs.send(());
     let _ = engine.await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The running metrics listener and the recorder's upkeep.
+pub struct MetricsServer {
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+    upkeep: tokio::task::JoinHandle<()>,
+}
+
+impl MetricsServer {
+    /// Stops the listener (after in-flight scrapes) and the upkeep.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.served.await;
+        self.upkeep.abort();
+    }
+}
+
+/// How often the recorder's histograms are drained when nobody scrapes.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// Serves `GET /metrics` on the metrics listener until stopped, and runs the recorder's upkeep.
+pub fn spawn_metrics(
+    metrics: MetricsListener,
+    db: app::storage::Db,
+) -> std::io::Result<MetricsServer> {
+    let MetricsListener { listener, handle } = metrics;
+    let addr = listener.local_addr()?;
+    println!("metrics on http://{addr}/metrics");
+    tracing::info!(%addr, "Prometheus metrics serving");
+    let upkeep = tokio::spawn({
+        let handle = handle.clone();
+        async move {
+            let mut every = tokio::time::interval(METRICS_UPKEEP);
+            loop {
+                every.tick().await;
+                handle.run_upkeep();
+            }
+        }
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let router = crate::metrics::router(crate::metrics::Scrape { handle, db });
+    // A few scrapers at most: a handful of connections, the same header timeout as the app's.
+    let limits = ConnectionLimits {
+        max_connections: 16,
+        shutdown_grace: Duration::from_secs(5),
+        ..ConnectionLimits::default()
+    };
+    let served = tokio::spawn(serve_http(listener, router, limits, async move {
+        let _ = stopped.await;
+    }));
+    Ok(MetricsServer {
+        addr,
+        stop,
+        served,
+        upkeep,
+    })
 }
 
 /// Bounds on client connections, so that clients holding connections without finishing a request

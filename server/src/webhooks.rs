@@ -9,6 +9,8 @@
 //!    retries (Merge drops events on 4xx); unknown shapes (the dashboard's test POST) answer 200, as
 //!    does input that can never be handled (e.g. a NUL byte in an id): logged, recorded as handled,
 //!    answered "ignored", so Merge does not retry it forever.
+//!
+//! Every answer is counted (`hris_webhook_deliveries_total{event, outcome}`, `app::telemetry`).
 
 use axum::{
     body::Bytes,
@@ -25,6 +27,7 @@ use app::{
     error::AppError,
     state::AppState,
     storage::{now_ms, DeliveryClaim},
+    telemetry::{self, webhook as delivery},
 };
 
 pub const SIGNATURE_HEADER: &str = "x-merge-webhook-signature";
@@ -67,16 +70,19 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         .filter(|s| !s.trim().is_empty())
     else {
         tracing::warn!(bytes = body.len(), "webhook refused: no signature");
+        telemetry::webhook_received("", delivery::UNSIGNED);
         return text(StatusCode::UNAUTHORIZED, "missing signature");
     };
     if !verify(&body, signature, &state.settings.webhook_keys) {
         tracing::warn!(bytes = body.len(), "webhook refused: wrong signature");
+        telemetry::webhook_received("", delivery::BAD_SIGNATURE);
         return text(StatusCode::UNAUTHORIZED, "wrong signature");
     }
     let payload: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {
             tracing::info!("signed webhook that is not JSON; ignored");
+            telemetry::webhook_received("", delivery::IGNORED);
             return text(StatusCode::OK, "ignored");
         }
     };
@@ -101,10 +107,12 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         Ok(DeliveryClaim::New) => {}
         Ok(DeliveryClaim::AlreadyDone) => {
             tracing::info!(%event, "webhook replay: already handled");
+            telemetry::webhook_received(&event, delivery::DUPLICATE);
             return text(StatusCode::OK, "already handled");
         }
         Ok(DeliveryClaim::InProgress) => {
             tracing::info!(%event, "webhook delivery already in progress");
+            telemetry::webhook_received(&event, delivery::IN_PROGRESS);
             let mut res = text(StatusCode::SERVICE_UNAVAILABLE, "in progress, retry later");
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -112,6 +120,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         }
         Err(e) => {
             tracing::error!(error = %e, "webhook: cannot record the delivery");
+            telemetry::webhook_received(&event, delivery::FAILED);
             return text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
         }
     }
@@ -121,17 +130,20 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
                 tracing::error!(error = %e, "webhook handled but not recorded as handled");
             }
             tracing::info!(%event, "webhook handled");
+            telemetry::webhook_received(&event, delivery::HANDLED);
             text(StatusCode::OK, "ok")
         }
         Err(e @ (AppError::Internal | AppError::Provider(_))) => {
             let _ = db.release_webhook_delivery(&delivery).await;
             tracing::warn!(%event, error = %e, "webhook failed for now; Merge will retry");
+            telemetry::webhook_received(&event, delivery::FAILED);
             text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable")
         }
         Err(e) => {
             // Permanent: retrying would fail the same way. Accept it so Merge does not retry.
             let _ = db.finish_webhook_delivery(&delivery, now_ms()).await;
             tracing::warn!(%event, error = %e, "webhook not applicable; ignored");
+            telemetry::webhook_received(&event, delivery::IGNORED);
             text(StatusCode::OK, "ignored")
         }
     }

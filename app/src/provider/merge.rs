@@ -16,6 +16,8 @@ use reqwest::{
 use serde::de::DeserializeOwned;
 use time::format_description::well_known::Rfc3339;
 
+use crate::telemetry::{self, outcome, ProviderRequest};
+
 use super::{
     wire, AccountDetails, AccountToken, AccountTokenExchange, Employee, Employment, Group,
     HrisProvider, Integration, LinkTokenRequest, LinkTokenResult, LinkedAccount,
@@ -119,6 +121,9 @@ struct Call<'a> {
     method: Method,
     /// Path below the base URL, e.g. `/hris/v1/employees`.
     path: String,
+    /// The path's template, the metrics' label: a path can carry a secret (the public token),
+    /// its template never does.
+    endpoint: &'static str,
     /// A short name for logs; paths can carry secrets (the public token).
     op: &'static str,
     account_token: Option<&'a AccountToken>,
@@ -129,10 +134,12 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn get(op: &'static str, path: impl Into<String>) -> Self {
+    /// A GET of `endpoint`, a fixed path or a template whose path is set with [`Call::at`].
+    fn get(op: &'static str, endpoint: &'static str) -> Self {
         Call {
             method: Method::GET,
-            path: path.into(),
+            path: endpoint.to_string(),
+            endpoint,
             op,
             account_token: None,
             query: Vec::new(),
@@ -141,10 +148,24 @@ impl<'a> Call<'a> {
         }
     }
 
-    fn post(op: &'static str, path: impl Into<String>) -> Self {
+    fn post(op: &'static str, endpoint: &'static str) -> Self {
         Call {
             method: Method::POST,
-            ..Call::get(op, path)
+            ..Call::get(op, endpoint)
+        }
+    }
+
+    /// The real path of a templated endpoint.
+    fn at(mut self, path: String) -> Self {
+        self.path = path;
+        self
+    }
+
+    fn method_label(&self) -> &'static str {
+        if self.method == Method::POST {
+            "POST"
+        } else {
+            "GET"
         }
     }
 
@@ -274,6 +295,7 @@ impl MergeClient {
                 (Instant::now() + wait < deadline).then_some(wait)
             })
             .notify(|f: &Failure, wait| {
+                telemetry::provider_retry(call.method_label(), call.endpoint);
                 tracing::info!(op = call.op, attempt, wait_ms = wait.as_millis() as u64, error = %f.error, "retrying");
                 attempt += 1;
             });
@@ -291,6 +313,15 @@ impl MergeClient {
     }
 
     async fn attempt(&self, call: &Call<'_>) -> Result<Vec<u8>, Failure> {
+        // Recorded when this attempt ends, or is abandoned (a timeout).
+        let mut measured = ProviderRequest::start(call.method_label(), call.endpoint);
+        let failed = |e: &reqwest::Error| {
+            if e.is_timeout() {
+                outcome::TIMEOUT
+            } else {
+                outcome::NETWORK
+            }
+        };
         let url = format!("{}{}", self.base_url, call.path);
         let mut req = self
             .http
@@ -319,6 +350,7 @@ impl MergeClient {
             }
         };
         let resp = req.send().await.map_err(|e| {
+            measured.set_outcome(failed(&e));
             if e.is_builder() {
                 tracing::warn!(op = call.op, error = %e.without_url(), "request cannot be built");
                 Failure {
@@ -336,7 +368,15 @@ impl MergeClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let bytes = resp.bytes().await.map_err(unavailable)?.to_vec();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| {
+                measured.set_outcome(failed(&e));
+                unavailable(e)
+            })?
+            .to_vec();
+        measured.set_outcome(ProviderRequest::outcome_of_status(status.as_u16()));
         if status.is_success() {
             return Ok(bytes);
         }
@@ -398,7 +438,7 @@ impl MergeClient {
     async fn common_page<W, D>(
         &self,
         op: &'static str,
-        path: &str,
+        path: &'static str,
         token: &AccountToken,
         q: &PageQuery,
     ) -> ProviderResult<Page<D>>
@@ -520,10 +560,8 @@ impl HrisProvider for MergeClient {
         }
         let call = Call {
             secret_response: true,
-            ..Call::get(
-                "account-token",
-                format!("/hris/v1/account-token/{public_token}"),
-            )
+            ..Call::get("account-token", "/hris/v1/account-token/{public_token}")
+                .at(format!("/hris/v1/account-token/{public_token}"))
         };
         self.send::<wire::AccountToken>(call).await.map(Into::into)
     }

@@ -170,6 +170,12 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Connections of the pool now: (in use, idle).
+    pub fn pool_connections(&self) -> (u64, u64) {
+        let idle = self.pool.num_idle() as u64;
+        (u64::from(self.pool.size()).saturating_sub(idle), idle)
+    }
 }
 
 impl Db {

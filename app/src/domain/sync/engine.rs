@@ -112,6 +112,7 @@ pub async fn execute(state: &AppState, run_id: &SyncRunId) -> Executed {
 
     match result {
         Ok(outcome) => {
+            crate::telemetry::sync_run_finished(outcome.into());
             tracing::info!(run = %run.id, outcome = <&str>::from(outcome), "sync run finished");
             Executed::Finished(outcome)
         }
@@ -228,6 +229,7 @@ async fn finish_without_data(
     .await;
     match done {
         Ok(()) => {
+            crate::telemetry::sync_run_finished(outcome.into());
             tracing::warn!(run = %run.id, outcome = <&str>::from(outcome), why, "sync run ended without applying");
             Executed::Finished(outcome)
         }
@@ -417,6 +419,9 @@ async fn run_phases(
         .await?;
     }
     tx.commit().await?;
+    if outcome == RunOutcome::Held {
+        crate::telemetry::sync_held_removals(counts.held as u64);
+    }
     if total.any() {
         super::notify::directory_changed(state, run, &total).await;
     }
@@ -552,6 +557,7 @@ async fn read_stream(
             tx.set_sync_bound(&connection.id, stream, upper).await?;
         }
         tx.commit().await?;
+        crate::telemetry::sync_records_applied(stream, (counts.added + counts.changed) as u64);
         if counts.added + counts.changed > 0 {
             tracing::debug!(run = %run.id, stream, added = counts.added, changed = counts.changed, "page applied");
         }
