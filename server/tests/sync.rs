@@ -32,6 +32,7 @@ on_both_backends!(
     a_stale_worker_cannot_write_after_its_run_was_taken_over,
     the_safety_brake_holds_mass_removals_until_an_admin_applies_them,
     the_job_engine_runs_the_queued_sync,
+    merges_sync_completed_webhook_queues_one_incremental_run,
 );
 
 /// A direct connection of `size` employees, linked and activated (activation queues a full run).
@@ -467,4 +468,53 @@ async fn the_job_engine_runs_the_queued_sync(backend: Backend) {
     let _ = stop.send(());
     let _ = engine.await;
     let _ = c;
+}
+
+async fn merges_sync_completed_webhook_queues_one_incremental_run(backend: Backend) {
+    let env = SecEnv::start(backend).await;
+    let (state, who) = (&env.env.state, env.env.admin("org-sync-7").await);
+    let c = active_connection(&env.env, &who, 40).await;
+    run_pending(state, &c).await;
+    let account = state
+        .db
+        .connection(&who.org_id, &c.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .linked_account_id
+        .unwrap();
+    let payload = json!({
+        "hook": { "id": "h-1", "event": "LinkedAccount.sync_completed", "target": "x" },
+        "linked_account": { "id": account.as_str() },
+        "data": { "is_initial_sync": false, "sync_status": {
+            "hris.Employee": { "last_sync_finished": "2026-12-01T09:00:00Z" },
+            "hris.Team": { "last_sync_finished": "2026-12-01T09:00:05Z" },
+        } },
+    });
+    app::domain::webhooks::handle(state, &payload)
+        .await
+        .unwrap();
+    let run = pending(state, &c).await;
+    assert_eq!(
+        (run.trigger, run.mode),
+        (SyncTrigger::Webhook, SyncMode::Incremental)
+    );
+    assert!(
+        run.trigger_key.ends_with("2026-12-01T09:00:05Z"),
+        "{}",
+        run.trigger_key
+    );
+    run_pending(state, &c).await;
+    // Merge delivers the same event again: no second run.
+    app::domain::webhooks::handle(state, &payload)
+        .await
+        .unwrap();
+    assert!(state.db.pending_sync_run(&c.id).await.unwrap().is_none());
+    // An account that is no organization's active connection: ignored.
+    let other = json!({
+        "hook": { "event": "LinkedAccount.sync_completed" },
+        "linked_account": { "id": "not-ours" },
+        "data": {},
+    });
+    app::domain::webhooks::handle(state, &other).await.unwrap();
 }

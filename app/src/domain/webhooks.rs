@@ -17,11 +17,48 @@ pub async fn handle(state: &AppState, payload: &Value) -> Result<(), AppError> {
     let event = payload["hook"]["event"].as_str().unwrap_or_default();
     match event {
         "LinkedAccount.linked" => linked(state, payload).await,
+        "LinkedAccount.sync_completed" => sync_completed(state, payload).await,
         _ => {
             tracing::debug!(event, "webhook event ignored");
             Ok(())
         }
     }
+}
+
+/// `LinkedAccount.sync_completed`: Merge has new data for an account. If it is an organization's
+/// active connection, an incremental sync is queued, once per sync at Merge (the event is keyed by
+/// the latest `last_sync_finished` it reports, so a repeated delivery makes no second run).
+async fn sync_completed(state: &AppState, payload: &Value) -> Result<(), AppError> {
+    let Some(account_id) = payload["linked_account"]["id"].as_str() else {
+        tracing::warn!("LinkedAccount.sync_completed without an account id; ignored");
+        return Ok(());
+    };
+    let finished = payload["data"]["sync_status"]
+        .as_object()
+        .into_iter()
+        .flat_map(|models| models.values())
+        .filter_map(|m| m["last_sync_finished"].as_str())
+        .max()
+        .unwrap_or("unknown")
+        .to_string();
+    let active = state
+        .db
+        .active_connections()
+        .await?
+        .into_iter()
+        .find(|c| c.linked_account_id.as_deref() == Some(account_id));
+    match active {
+        Some(c) => {
+            let done = super::sync::triggers::on_sync_completed(state, &c.org_id, &c.id, &finished)
+                .await?;
+            tracing::info!(connection = %c.id, ?done, "sync_completed handled");
+        }
+        None => tracing::debug!(
+            linked_account = account_id,
+            "sync_completed for no active connection; ignored"
+        ),
+    }
+    Ok(())
 }
 
 /// `LinkedAccount.linked`: the only place Merge hands over the account token of a magic link.
