@@ -6,6 +6,7 @@ pub mod directory;
 pub mod health;
 pub mod magic_links;
 pub mod organization;
+pub mod timeline;
 pub mod webhooks;
 
 use crate::{auth::Identity, i18n::Texts, storage::Actor};

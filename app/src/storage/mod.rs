@@ -21,13 +21,13 @@ mod sessions;
 mod tests;
 mod webhooks;
 
-pub use audit::{Actor, AuditAction, AuditEvent, AuditSubject};
+pub use audit::{Actor, AuditAction, AuditEvent, AuditSubject, SYSTEM_ACTOR};
 pub use connections::{ConnectionRecord, NewConnection};
 pub use magic_links::{MagicLinkRecord, MagicLinkState, NewMagicLink};
 pub use organizations::Organization;
 pub use secrets::{RotateError, RotationReport, SealedColumn, SEALED_COLUMNS};
 pub use sessions::SessionRecord;
-pub use webhooks::DeliveryClaim;
+pub use webhooks::{DeliveryClaim, WebhookLogRecord};
 
 use std::{str::FromStr, time::Duration};
 
