@@ -206,4 +206,30 @@ mod tests {
         assert!(!verify(body, "====", &keys));
         assert!(!verify(body, &padded, &[]));
     }
+
+    #[test]
+    fn verdicts_tell_a_foreign_key_from_no_signature() {
+        let body = br#"{"hook":{"event":"LinkedAccount.linked"}}"#;
+        let keys = vec!["our-key-0123456789".to_string()];
+        let ours = merge_sandbox::sign_webhook("our-key-0123456789", body);
+        let theirs = merge_sandbox::sign_webhook("their-key-0123456789", body);
+        assert_eq!(verdict(body, Some(&ours), &keys), WebhookVerdict::Valid);
+        assert_eq!(
+            verdict(body, Some(&theirs), &keys),
+            WebhookVerdict::UnknownKey
+        );
+        // Our key over another body is a signature no key of ours makes for it.
+        assert_eq!(
+            verdict(b"{}", Some(&ours), &keys),
+            WebhookVerdict::UnknownKey
+        );
+        assert_eq!(verdict(body, None, &keys), WebhookVerdict::Invalid);
+        assert_eq!(verdict(body, Some("  "), &keys), WebhookVerdict::Invalid);
+        assert_eq!(verdict(body, Some("AAAA"), &keys), WebhookVerdict::Invalid);
+        assert_eq!(
+            verdict(body, Some("not base64!"), &keys),
+            WebhookVerdict::Invalid
+        );
+        assert_eq!(verdict(body, Some(&ours), &[]), WebhookVerdict::UnknownKey);
+    }
 }
