@@ -28,16 +28,35 @@ pub fn page_param(key: &'static str) -> Memo<u32> {
     })
 }
 
-/// The current URL with `key` set to `page`, every other parameter kept.
+/// The current URL with `key` set to `page`, every other parameter kept (their latest values).
 fn page_href(key: &'static str, page: u32) -> String {
     let location = use_location();
-    let mut query = location.query.get_untracked();
-    query.replace(key, page.to_string());
-    format!(
-        "{}{}",
-        location.pathname.get_untracked(),
-        query.to_query_string()
-    )
+    let page = page.to_string();
+    let mut pairs: Vec<(String, String)> = location.query.with_untracked(|q| {
+        q.latest_values()
+            .filter(|(k, _)| k.as_ref() != key)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    });
+    pairs.push((key.to_string(), page));
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
+        .collect();
+    format!("{}?{}", location.pathname.get_untracked(), query.join("&"))
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters, the same on the server and in the
+/// browser (so the server's links and the hydrated page's agree).
+fn escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// "Newer · Page 2 · Older": links to the neighbouring pages of a list paged by `key`.
@@ -101,5 +120,14 @@ pub fn Timeline(
                 })}
             </Transition>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_escaped_but_unreserved_characters_kept() {
+        assert_eq!(super::escape("timeline_page"), "timeline_page");
+        assert_eq!(super::escape("a b&c=ä"), "a%20b%26c%3D%C3%A4");
     }
 }
