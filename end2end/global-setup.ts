@@ -93,6 +93,8 @@ export default async function globalSetup() {
   process.env.HRIS_SHELL_URL = shellOrigin;
   process.env.HRIS_STRANGER_SHELL_URL = `http://127.0.0.2:${strangerShell.port}`;
   process.env.HRIS_DATA_DIR = dataDir;
+  // For specs that deliver a webhook of their own (webhook-log.spec.ts), signed as Merge signs.
+  process.env.HRIS_WEBHOOK_KEY = webhookKey;
   return async () => {
     server.kill("SIGTERM");
     shell.server.close();

@@ -352,3 +352,238 @@ pub struct OrganizationOption {
     pub id: OrganizationId,
     pub name: String,
 }
+
+id_type!(
+    /// One received (or replayed) webhook delivery in the desk's webhook log.
+    WebhookLogId
+);
+
+/// What an audit event records. Stored by its dotted name, e.g. `connection.activated`. Shared with
+/// the browser because the timeline renders each one in the reader's language
+/// (`Texts::timeline_entry`, an exhaustive match: a new action has no words until it is given some).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+pub enum AuditAction {
+    #[strum(serialize = "hris.enabled")]
+    HrisEnabled,
+    #[strum(serialize = "hris.disabled")]
+    HrisDisabled,
+    #[strum(serialize = "connection.created")]
+    ConnectionCreated,
+    #[strum(serialize = "connection.linked")]
+    ConnectionLinked,
+    #[strum(serialize = "connection.relinked")]
+    ConnectionRelinked,
+    #[strum(serialize = "connection.relink_refused")]
+    ConnectionRelinkRefused,
+    #[strum(serialize = "connection.link_refused")]
+    ConnectionLinkRefused,
+    #[strum(serialize = "connection.tested")]
+    ConnectionTested,
+    #[strum(serialize = "connection.activated")]
+    ConnectionActivated,
+    #[strum(serialize = "connection.deactivated")]
+    ConnectionDeactivated,
+    #[strum(serialize = "connection.deleted")]
+    ConnectionDeleted,
+    #[strum(serialize = "connection.added_manually")]
+    ConnectionAddedManually,
+    #[strum(serialize = "connection.token_replaced")]
+    ConnectionTokenReplaced,
+    #[strum(serialize = "magic_link.issued")]
+    MagicLinkIssued,
+    #[strum(serialize = "magic_link.revoked")]
+    MagicLinkRevoked,
+    #[strum(serialize = "magic_link.used")]
+    MagicLinkUsed,
+    #[strum(serialize = "magic_link.token_revealed")]
+    MagicLinkTokenRevealed,
+    /// A pending magic link ran out. Expiry is a matter of time, not a write: the timeline derives
+    /// these entries from the links themselves; nothing records this action.
+    #[strum(serialize = "magic_link.expired")]
+    MagicLinkExpired,
+    /// The service desk replayed a stored webhook delivery.
+    #[strum(serialize = "webhook.replayed")]
+    WebhookReplayed,
+    /// A sync run changed the directory (detail: its counts).
+    #[strum(serialize = "sync.completed")]
+    SyncCompleted,
+    /// A sync run ended without applying (Merge failed, token refused, gave up).
+    #[strum(serialize = "sync.failed")]
+    SyncFailed,
+    /// The safety brake held a run's deactivations for an admin.
+    #[strum(serialize = "sync.removals_held")]
+    SyncRemovalsHeld,
+    #[strum(serialize = "sync.removals_applied")]
+    SyncRemovalsApplied,
+    #[strum(serialize = "sync.removals_kept")]
+    SyncRemovalsKept,
+    /// The organization's source of people moved to another connection (after its preview).
+    #[strum(serialize = "sync.source_switched")]
+    SyncSourceSwitched,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// One line of the timeline: who did what to which thing, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub action: AuditAction,
+    /// Who did it; `None` when it happened by itself (a magic link expired).
+    pub actor: Option<String>,
+    /// The name of the thing it happened to at the time (a connection's name, an HR system, an
+    /// event type); empty when not known.
+    pub subject: String,
+    /// The result, for actions that have one (a test, a replay).
+    pub result: Option<EntryResult>,
+    /// When, formatted for display (UTC).
+    pub at: String,
+}
+
+/// The result a timeline entry reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryResult {
+    /// What Test Connection found.
+    Health(HealthStatus),
+    /// What came of a replayed webhook delivery.
+    Webhook(WebhookOutcome),
+}
+
+/// One page of the timeline, newest first. Pages count from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelinePage {
+    pub entries: Vec<TimelineEntry>,
+    pub page: u32,
+    pub has_more: bool,
+}
+
+/// What the signature check said about a received webhook.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum WebhookVerdict {
+    /// Signed by one of the configured keys.
+    Valid,
+    /// No signature, or not one at all (not base64url of a SHA-256 MAC).
+    Invalid,
+    /// A well-formed signature that no configured key produces (a key unknown here, or an
+    /// altered body).
+    UnknownKey,
+}
+
+/// What was done with a webhook delivery.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum WebhookOutcome {
+    Handled,
+    /// The same delivery was handled before (or is being handled right now).
+    Duplicate,
+    /// Nothing to do with it (an event we do not act on, a body that is not an event).
+    Ignored,
+    Failed,
+    /// The signature did not verify: stored, not acted on.
+    Rejected,
+}
+
+/// Why a delivery was ignored or failed.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum WebhookReason {
+    NotJson,
+    /// An event type we do not act on (or the dashboard's test POST).
+    UnknownEvent,
+    /// The event lacks a field it needs.
+    MissingFields,
+    /// A value no database can hold (e.g. a NUL byte): it would fail the same way every time.
+    BadInput,
+    /// It names a linked account (or magic link) we do not know, or no longer wait for.
+    UnknownAccount,
+    /// A failure on our side (database, provider); Merge retries it.
+    Temporary,
+    /// Another request was handling the same delivery at that moment.
+    InProgress,
+}
+
+/// Why a delivery cannot be replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayBlock {
+    /// Only deliveries whose signature verified at receipt are replayed.
+    SignatureNotValid,
+    /// The body was larger than what is kept.
+    BodyNotKept,
+}
+
+/// A webhook delivery as the service desk sees it. Never carries the body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookLogView {
+    pub id: WebhookLogId,
+    /// When it was received (or replayed), formatted for display (UTC).
+    pub received_at: String,
+    pub event: String,
+    pub linked_account_id: Option<String>,
+    pub verdict: WebhookVerdict,
+    pub outcome: WebhookOutcome,
+    pub reason: Option<WebhookReason>,
+    /// Set on a replay: the delivery it replayed, and who replayed it.
+    pub replay_of: Option<WebhookLogId>,
+    pub replayed_by: Option<String>,
+    /// True when the desk may replay it (failed or ignored, signature valid, body kept).
+    pub replayable: bool,
+    /// For a failed or ignored delivery that cannot be replayed: why not.
+    pub replay_block: Option<ReplayBlock>,
+}
+
+/// One page of the webhook log, newest first. Pages count from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookLogPage {
+    pub entries: Vec<WebhookLogView>,
+    pub page: u32,
+    pub has_more: bool,
+}

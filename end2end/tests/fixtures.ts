@@ -32,7 +32,7 @@ export async function signInAs(page: Page, name: string) {
   await page.goto("/signin");
   await page.getByRole("button", { name: `Sign in as ${name}` }).click();
   await expect(page).toHaveURL(/\/admin\/integrations\/hris$/);
-  await expect(page.getByText(name)).toBeVisible();
+  await expect(page.getByRole("banner").getByText(name)).toBeVisible();
 }
 
 export { expect };

@@ -36,7 +36,7 @@ test("an admin signs in", async ({ page }) => {
   await page.goto("/signin");
   await page.getByRole("button", { name: "Sign in as Gina Globex" }).click();
   await expect(page).toHaveURL(/\/admin\/integrations\/hris$/);
-  await expect(page.getByText("Gina Globex")).toBeVisible();
+  await expect(page.getByRole("banner").getByText("Gina Globex")).toBeVisible();
 });
 
 test("an admin turns the integration on, adds, activates, tests, deactivates and deletes a connection", async ({ page, browser }) => {

@@ -1,5 +1,5 @@
 //! Background work, once an hour: removes expired sessions, used host tokens that can no longer
-//! verify, and old webhook delivery records.
+//! verify, old webhook delivery records and old entries of the webhook log.
 
 use std::time::Duration;
 
@@ -8,6 +8,8 @@ use app::storage::{now_ms, Db};
 const EVERY: Duration = Duration::from_secs(3600);
 /// Webhook deliveries are kept this long to recognise replays (Merge retries within about an hour).
 const KEEP_DELIVERIES_MS: i64 = 7 * 24 * 3600 * 1000;
+/// The webhook log (with the bodies kept for replay) covers this long.
+const KEEP_WEBHOOK_LOG_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// One round; returns (sessions removed, deliveries removed).
 pub async fn sweep(db: &Db) -> Result<(u64, u64), app::storage::StoreError> {
@@ -17,6 +19,7 @@ pub async fn sweep(db: &Db) -> Result<(u64, u64), app::storage::StoreError> {
     let deliveries = db
         .purge_webhook_deliveries(now - KEEP_DELIVERIES_MS)
         .await?;
+    db.purge_webhook_log(now - KEEP_WEBHOOK_LOG_MS).await?;
     Ok((sessions, deliveries))
 }
 

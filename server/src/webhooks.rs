@@ -2,7 +2,8 @@
 //!
 //! 1. The signature (`X-Merge-Webhook-Signature`: base64url HMAC-SHA256 of the raw body) is checked in
 //!    constant time against every configured key, before the body is parsed. Missing or wrong: 401,
-//!    logged (without the signature or body).
+//!    logged (without the signature or body) and recorded in the webhook log as rejected, never
+//!    acted on.
 //! 2. A replay (the same signature value, which Merge advises as the delivery's unique id) answers
 //!    200 "already handled" without doing anything.
 //! 3. The payload goes to `app::domain::webhooks::handle`. Transient failures answer 503 so Merge
@@ -10,7 +11,8 @@
 //!    does input that can never be handled (e.g. a NUL byte in an id): logged, recorded as handled,
 //!    answered "ignored", so Merge does not retry it forever.
 //!
-//! Every answer is counted (`hris_webhook_deliveries_total{event, outcome}`, `app::telemetry`).
+//! Every delivery lands in the webhook log (`app::domain::webhooks`) with its verdict and outcome,
+//! its body sealed, so that the service desk can see it and replay a failed or ignored one.
 
 use axum::{
     body::Bytes,
@@ -24,10 +26,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use app::{
-    error::AppError,
+    domain::webhooks::{self as domain, Handling},
+    model::{WebhookOutcome, WebhookReason, WebhookVerdict},
     state::AppState,
     storage::{now_ms, DeliveryClaim},
-    telemetry::{self, webhook as delivery},
 };
 
 pub const SIGNATURE_HEADER: &str = "x-merge-webhook-signature";
@@ -54,6 +56,21 @@ pub fn verify(body: &[u8], header: &str, keys: &[String]) -> bool {
     ok.into()
 }
 
+/// The signature check's verdict: valid (one of `keys` made it), unknown key (a well-formed
+/// HMAC-SHA256 signature none of them makes), or invalid (missing, or not a signature at all).
+pub fn verdict(body: &[u8], header: Option<&str>, keys: &[String]) -> WebhookVerdict {
+    let Some(header) = header.filter(|s| !s.trim().is_empty()) else {
+        return WebhookVerdict::Invalid;
+    };
+    if verify(body, header, keys) {
+        return WebhookVerdict::Valid;
+    }
+    match URL_SAFE_NO_PAD.decode(header.trim().trim_end_matches('=')) {
+        Ok(mac) if mac.len() == 32 => WebhookVerdict::UnknownKey,
+        _ => WebhookVerdict::Invalid,
+    }
+}
+
 fn text(status: StatusCode, body: &'static str) -> Response {
     (
         status,
@@ -64,37 +81,37 @@ fn text(status: StatusCode, body: &'static str) -> Response {
 }
 
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(signature) = headers
+    let signature = headers
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.trim().is_empty())
-    else {
-        tracing::warn!(bytes = body.len(), "webhook refused: no signature");
-        telemetry::webhook_received("", delivery::UNSIGNED);
-        return text(StatusCode::UNAUTHORIZED, "missing signature");
+        .filter(|s| !s.trim().is_empty());
+    let verdict = verdict(&body, signature, &state.settings.webhook_keys);
+    let payload: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+    let log = |outcome: WebhookOutcome, reason: Option<WebhookReason>| {
+        domain::received(&state, &body, payload.as_ref(), verdict, outcome, reason)
     };
-    if !verify(&body, signature, &state.settings.webhook_keys) {
-        tracing::warn!(bytes = body.len(), "webhook refused: wrong signature");
-        telemetry::webhook_received("", delivery::BAD_SIGNATURE);
-        return text(StatusCode::UNAUTHORIZED, "wrong signature");
-    }
-    let payload: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(_) => {
-            tracing::info!("signed webhook that is not JSON; ignored");
-            telemetry::webhook_received("", delivery::IGNORED);
-            return text(StatusCode::OK, "ignored");
-        }
+    let Some(signature) = signature.filter(|_| verdict == WebhookVerdict::Valid) else {
+        tracing::warn!(
+            bytes = body.len(),
+            ?verdict,
+            "webhook refused: no valid signature"
+        );
+        domain::log(&state, &log(WebhookOutcome::Rejected, None)).await;
+        return match signature {
+            None => text(StatusCode::UNAUTHORIZED, "missing signature"),
+            Some(_) => text(StatusCode::UNAUTHORIZED, "wrong signature"),
+        };
     };
-    // A label for the record and the logs: printable (PostgreSQL refuses a NUL byte, which would
-    // fail every delivery of this event), at most 100 characters.
-    let event: String = payload["hook"]["event"]
-        .as_str()
-        .unwrap_or("unknown")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+    let Some(json) = payload.as_ref() else {
+        tracing::info!("signed webhook that is not JSON; ignored");
+        domain::log(
+            &state,
+            &log(WebhookOutcome::Ignored, Some(WebhookReason::NotJson)),
+        )
+        .await;
+        return text(StatusCode::OK, "ignored");
+    };
+    let event = domain::event_label(Some(json));
     let delivery: String = Sha256::digest(signature.trim().trim_end_matches('=').as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -107,12 +124,16 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         Ok(DeliveryClaim::New) => {}
         Ok(DeliveryClaim::AlreadyDone) => {
             tracing::info!(%event, "webhook replay: already handled");
-            telemetry::webhook_received(&event, delivery::DUPLICATE);
+            domain::log(&state, &log(WebhookOutcome::Duplicate, None)).await;
             return text(StatusCode::OK, "already handled");
         }
         Ok(DeliveryClaim::InProgress) => {
             tracing::info!(%event, "webhook delivery already in progress");
-            telemetry::webhook_received(&event, delivery::IN_PROGRESS);
+            domain::log(
+                &state,
+                &log(WebhookOutcome::Duplicate, Some(WebhookReason::InProgress)),
+            )
+            .await;
             let mut res = text(StatusCode::SERVICE_UNAVAILABLE, "in progress, retry later");
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -120,30 +141,41 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         }
         Err(e) => {
             tracing::error!(error = %e, "webhook: cannot record the delivery");
-            telemetry::webhook_received(&event, delivery::FAILED);
+            domain::log(
+                &state,
+                &log(WebhookOutcome::Failed, Some(WebhookReason::Temporary)),
+            )
+            .await;
             return text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
         }
     }
-    match app::domain::webhooks::handle(&state, &payload).await {
-        Ok(()) => {
+    let handling = domain::handle(&state, json).await;
+    let (outcome, reason) = handling.logged();
+    domain::log(&state, &log(outcome, reason)).await;
+    match handling {
+        Handling::Handled => {
             if let Err(e) = db.finish_webhook_delivery(&delivery, now_ms()).await {
                 tracing::error!(error = %e, "webhook handled but not recorded as handled");
             }
             tracing::info!(%event, "webhook handled");
-            telemetry::webhook_received(&event, delivery::HANDLED);
             text(StatusCode::OK, "ok")
         }
-        Err(e @ (AppError::Internal | AppError::Provider(_))) => {
+        Handling::Retry => {
             let _ = db.release_webhook_delivery(&delivery).await;
-            tracing::warn!(%event, error = %e, "webhook failed for now; Merge will retry");
-            telemetry::webhook_received(&event, delivery::FAILED);
+            tracing::warn!(%event, "webhook failed for now; Merge will retry");
             text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable")
         }
-        Err(e) => {
-            // Permanent: retrying would fail the same way. Accept it so Merge does not retry.
+        // Nothing to do, or permanent: retrying would fail the same way. Accept it so Merge does
+        // not retry. (An event we do not act on still answers "ok", as before.)
+        Handling::Ignored(WebhookReason::UnknownEvent)
+        | Handling::Ignored(WebhookReason::MissingFields) => {
             let _ = db.finish_webhook_delivery(&delivery, now_ms()).await;
-            tracing::warn!(%event, error = %e, "webhook not applicable; ignored");
-            telemetry::webhook_received(&event, delivery::IGNORED);
+            tracing::info!(%event, "webhook ignored");
+            text(StatusCode::OK, "ok")
+        }
+        Handling::Ignored(_) | Handling::Failed(_) => {
+            let _ = db.finish_webhook_delivery(&delivery, now_ms()).await;
+            tracing::warn!(%event, ?reason, "webhook not applicable; ignored");
             text(StatusCode::OK, "ignored")
         }
     }
@@ -173,5 +205,31 @@ mod tests {
         assert!(!verify(body, "", &keys));
         assert!(!verify(body, "====", &keys));
         assert!(!verify(body, &padded, &[]));
+    }
+
+    #[test]
+    fn verdicts_tell_a_foreign_key_from_no_signature() {
+        let body = br#"{"hook":{"event":"LinkedAccount.linked"}}"#;
+        let keys = vec!["our-key-0123456789".to_string()];
+        let ours = merge_sandbox::sign_webhook("our-key-0123456789", body);
+        let theirs = merge_sandbox::sign_webhook("their-key-0123456789", body);
+        assert_eq!(verdict(body, Some(&ours), &keys), WebhookVerdict::Valid);
+        assert_eq!(
+            verdict(body, Some(&theirs), &keys),
+            WebhookVerdict::UnknownKey
+        );
+        // Our key over another body is a signature no key of ours makes for it.
+        assert_eq!(
+            verdict(b"{}", Some(&ours), &keys),
+            WebhookVerdict::UnknownKey
+        );
+        assert_eq!(verdict(body, None, &keys), WebhookVerdict::Invalid);
+        assert_eq!(verdict(body, Some("  "), &keys), WebhookVerdict::Invalid);
+        assert_eq!(verdict(body, Some("AAAA"), &keys), WebhookVerdict::Invalid);
+        assert_eq!(
+            verdict(body, Some("not base64!"), &keys),
+            WebhookVerdict::Invalid
+        );
+        assert_eq!(verdict(body, Some(&ours), &[]), WebhookVerdict::UnknownKey);
     }
 }

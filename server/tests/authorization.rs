@@ -24,6 +24,7 @@ fn universal_args<'a>(id: &'a str, org_id: &'a str) -> Vec<(&'a str, &'a str)> {
         ("enabled", "true"),
         ("user_id", "alice"),
         ("organization", "Probe Org"),
+        ("page", "1"),
     ]
 }
 

@@ -24,6 +24,7 @@ const FIELDS: &[&str] = &[
     "user_id",
     "organization",
     "return_to",
+    "page",
 ];
 
 /// Junk bodies: each a (content type, body) pair.

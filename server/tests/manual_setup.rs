@@ -81,9 +81,10 @@ async fn the_seed_process_from_magic_link_to_active_connection() {
         Err(AppError::Conflict(_))
     ));
 
-    webhooks::handle(&env.state, &linked_event(&account_id, &token, &origin))
-        .await
-        .unwrap();
+    assert_eq!(
+        webhooks::handle(&env.state, &linked_event(&account_id, &token, &origin)).await,
+        webhooks::Handling::Handled
+    );
     let listed = &magic_links::list(&env.state, &desk(), &admin.org_id)
         .await
         .unwrap()[0];
@@ -182,9 +183,10 @@ async fn a_revoked_link_is_never_accepted() {
     ));
     let (account_id, token, origin) =
         customer_connects(&env, link.url.as_ref().unwrap(), "hibob").await;
-    webhooks::handle(&env.state, &linked_event(&account_id, &token, &origin))
-        .await
-        .unwrap();
+    assert_eq!(
+        webhooks::handle(&env.state, &linked_event(&account_id, &token, &origin)).await,
+        webhooks::Handling::Handled
+    );
     let listed = &magic_links::list(&env.state, &desk(), &admin.org_id)
         .await
         .unwrap()[0];

@@ -87,3 +87,29 @@ pub async fn desk_directory() -> Result<Vec<crate::model::DirectoryEntry>, AppEr
         .get(c.state.provider.as_ref(), c.identity.texts())
         .await
 }
+
+/// The timeline of the organization the desk picked, a page at a time (pages count from 1).
+#[server(endpoint = "desk/timeline")]
+pub async fn desk_timeline(
+    org_id: OrganizationId,
+    page: u32,
+) -> Result<crate::model::TimelinePage, AppError> {
+    let c = desk()?;
+    crate::domain::timeline::of(&c.state, c.identity.texts(), &org_id, page).await
+}
+
+/// Every webhook delivery received, newest first, a page at a time (pages count from 1).
+#[server(endpoint = "desk/webhook_log")]
+pub async fn desk_webhook_log(page: u32) -> Result<crate::model::WebhookLogPage, AppError> {
+    let c = desk()?;
+    crate::domain::webhooks::page(&c.state, c.identity.texts(), page).await
+}
+
+/// Replays a failed or ignored delivery from its stored body; audited.
+#[server(endpoint = "desk/replay_webhook")]
+pub async fn replay_webhook(
+    id: crate::model::WebhookLogId,
+) -> Result<crate::model::WebhookLogView, AppError> {
+    let c = desk()?;
+    crate::domain::webhooks::replay(&c.state, &c.identity, &id).await
+}

@@ -15,3 +15,10 @@ pub async fn set_hris_enabled(enabled: bool) -> Result<HrisSettings, AppError> {
     let caller = crate::auth::require(crate::model::Permission::ManageIntegrations)?;
     crate::domain::organization::set_hris_enabled(&caller.state.db, &caller.identity, enabled).await
 }
+
+/// The organization's timeline, a page at a time (pages count from 1).
+#[server(endpoint = "hris/timeline")]
+pub async fn hris_timeline(page: u32) -> Result<crate::model::TimelinePage, AppError> {
+    let caller = crate::auth::require(crate::model::Permission::ManageIntegrations)?;
+    crate::domain::timeline::own(&caller.state, &caller.identity, page).await
+}

@@ -8,3 +8,5 @@ pub mod localized;
 pub mod merge_link;
 pub mod notice;
 pub mod other_systems;
+pub mod timeline;
+pub mod webhook_log;

@@ -82,14 +82,24 @@ async fn audit(
     c: &ConnectionRecord,
     detail: impl Into<String>,
 ) -> Result<(), StoreError> {
-    tx.record_audit(&AuditEvent::new(
+    tx.record_audit(&event(who, action, c, detail)).await
+}
+
+/// The audit event of `action` on `c`, naming the connection as it is named now.
+fn event(
+    who: &Identity,
+    action: AuditAction,
+    c: &ConnectionRecord,
+    detail: impl Into<String>,
+) -> AuditEvent {
+    AuditEvent::new(
         &c.org_id,
         actor(who),
         action,
         AuditSubject::Connection(c.id.clone()),
         detail,
-    ))
-    .await
+    )
+    .with_subject_name(&c.display_name)
 }
 
 /// A storage failure as the user sees it: a write that found its row gone or changed is a conflict
@@ -474,14 +484,18 @@ pub async fn test(
             now,
         )
         .await?;
-        commit_audited(
-            tx,
+        // The result goes with the event, so the timeline can say it in the reader's language.
+        let tested = event(
             who,
             AuditAction::ConnectionTested,
             &c,
             format!("Test Connection: {}", detail.message(&EN)),
         )
-        .await
+        .with_outcome(health.as_str());
+        tx.record_audit(&tested).await?;
+        let c = reload(&mut tx, &c).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(c)
     }
     .await
     .map_err(stored(t))?;

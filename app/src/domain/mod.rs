@@ -7,6 +7,7 @@ pub mod health;
 pub mod magic_links;
 pub mod organization;
 pub mod sync;
+pub mod timeline;
 pub mod webhooks;
 
 use crate::{auth::Identity, i18n::Texts, storage::Actor};

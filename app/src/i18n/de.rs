@@ -207,4 +207,80 @@ pub const DE: Texts = Texts {
         1 => "Bitte versuchen Sie es in 1 Sekunde erneut.".into(),
         n => format!("Bitte versuchen Sie es in {n} Sekunden erneut."),
     },
+
+    timeline_heading: "Verlauf",
+    timeline_empty: "Hier ist noch nichts geschehen.",
+    page_newer: "Neuere",
+    page_older: "Ältere",
+    pages_label: "Seiten",
+    tl_a_connection: "eine Verbindung",
+    tl_link_expired: "Ein magischer Link ist ungenutzt abgelaufen",
+    wh_heading: "Webhook-Protokoll",
+    wh_empty: "Noch ist kein Webhook eingegangen.",
+    col_received: "Eingegangen",
+    col_event: "Ereignis",
+    col_account: "Verknüpftes Konto",
+    col_signature: "Signatur",
+    col_result: "Ergebnis",
+    wh_valid: "Gültig",
+    wh_invalid: "Ungültig",
+    wh_unknown_key: "Unbekannter Schlüssel",
+    wh_handled: "Verarbeitet",
+    wh_duplicate: "Doppelt",
+    wh_ignored: "Ignoriert",
+    wh_failed: "Fehlgeschlagen",
+    wh_rejected: "Abgewiesen",
+    wh_r_not_json: "der Inhalt ist kein JSON",
+    wh_r_unknown_event: "für diesen Ereignistyp ist nichts zu tun",
+    wh_r_missing_fields: "benötigte Felder fehlen",
+    wh_r_bad_input: "er enthält Werte, die sich nicht speichern lassen",
+    wh_r_unknown_account: "unbekanntes verknüpftes Konto",
+    wh_r_temporary: "ein vorübergehender Fehler bei uns",
+    wh_r_in_progress: "eine andere Anfrage verarbeitete ihn gerade",
+    wh_replay: "Erneut verarbeiten",
+    replay_signature_not_valid: "Nicht erneut verarbeitbar: die Signatur war nicht gültig.",
+    replay_body_not_kept: "Nicht erneut verarbeitbar: der Inhalt war zu groß, um ihn aufzubewahren.",
+    replay_only_failed: "Nur fehlgeschlagene oder ignorierte Zustellungen lassen sich erneut verarbeiten.",
+
+    tl_quoted: |name| format!("„{name}“"),
+    tl_hris_enabled: |who| format!("{who} hat die HRIS-Integration eingeschaltet"),
+    tl_hris_disabled: |who| format!("{who} hat die HRIS-Integration ausgeschaltet"),
+    tl_link_issued: |who| format!("{who} hat einen magischen Link ausgestellt"),
+    tl_link_revoked: |who| format!("{who} hat einen magischen Link widerrufen"),
+    tl_link_used: |who| format!("Ein magischer Link wurde verwendet (gemeldet von {who})"),
+    tl_token_revealed: |who| {
+        format!("{who} hat das Konto-Token eines verwendeten magischen Links angezeigt")
+    },
+    wh_replay_by: |who| format!("Erneut verarbeitet von {who}"),
+    wh_replayed: |result| format!("Erneut verarbeitet: {result}"),
+
+    tl_created: |who, name| format!("{who} hat eine neue Verbindung {name} benannt"),
+    tl_linked: |who, name| format!("{who} hat {name} verbunden"),
+    tl_relinked: |who, name| format!("{who} hat {name} neu verknüpft"),
+    tl_relink_refused: |who, name| {
+        format!("Neues Verknüpfen von {name} durch {who} abgelehnt: ein anderes HR-Konto wurde verknüpft")
+    },
+    tl_link_refused: |who, name| {
+        format!("Verknüpfen von {name} durch {who} abgelehnt: es stammte aus einer anderen Link-Sitzung")
+    },
+    tl_activated: |who, name| format!("{who} hat {name} aktiviert"),
+    tl_deactivated: |who, name| format!("{who} hat {name} deaktiviert"),
+    tl_deleted: |who, name| format!("{who} hat {name} gelöscht"),
+    tl_added_manually: |who, name| {
+        format!("{who} hat {name} mit ID und Token vom Service-Desk hinzugefügt")
+    },
+    tl_token_replaced: |who, name| format!("{who} hat das Token von {name} ersetzt"),
+    tl_sync_completed: |who, name| format!("{who}: Eine Synchronisierung von {name} hat das Mitarbeiterverzeichnis aktualisiert"),
+    tl_sync_failed: |who, name| format!("{who}: Eine Synchronisierung von {name} wurde nicht abgeschlossen"),
+    tl_sync_held: |who, name| format!("{who}: Eine Synchronisierung von {name} hat Entfernungen zur Freigabe zurückgehalten"),
+    tl_sync_applied: |who, name| format!("{who} hat die zurückgehaltenen Entfernungen von {name} angewendet"),
+    tl_sync_kept: |who, name| format!("{who} hat alle behalten, die die Synchronisierung von {name} entfernt hätte"),
+    tl_sync_switched: |who, name| format!("{who} hat die Quelle des Mitarbeiterverzeichnisses auf {name} umgestellt"),
+    wh_with_reason: |outcome, reason| format!("{outcome}: {reason}"),
+
+    tl_tested: |who, name, result| format!("{who} hat {name} getestet: {result}"),
+    tl_webhook_replayed: |who, event, result| {
+        format!("{who} hat eine Webhook-Zustellung erneut verarbeitet ({event}): {result}")
+    },
+    page_number: |n| format!("Seite {n}"),
 };

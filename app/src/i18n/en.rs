@@ -203,6 +203,80 @@ pub const EN: Texts = Texts {
         1 => "Please try again in 1 second.".into(),
         n => format!("Please try again in {n} seconds."),
     },
+
+    timeline_heading: "Timeline",
+    timeline_empty: "Nothing has happened here yet.",
+    page_newer: "Newer",
+    page_older: "Older",
+    pages_label: "Pages",
+    tl_a_connection: "a connection",
+    tl_link_expired: "A magic link expired unused",
+    wh_heading: "Webhook log",
+    wh_empty: "No webhook has been received yet.",
+    col_received: "Received",
+    col_event: "Event",
+    col_account: "Linked account",
+    col_signature: "Signature",
+    col_result: "Result",
+    wh_valid: "Valid",
+    wh_invalid: "Invalid",
+    wh_unknown_key: "Unknown key",
+    wh_handled: "Handled",
+    wh_duplicate: "Duplicate",
+    wh_ignored: "Ignored",
+    wh_failed: "Failed",
+    wh_rejected: "Rejected",
+    wh_r_not_json: "the body is not JSON",
+    wh_r_unknown_event: "nothing to do for this event type",
+    wh_r_missing_fields: "fields it needs are missing",
+    wh_r_bad_input: "it holds values that cannot be stored",
+    wh_r_unknown_account: "unknown linked account",
+    wh_r_temporary: "a temporary failure on our side",
+    wh_r_in_progress: "another request was handling it",
+    wh_replay: "Replay",
+    replay_signature_not_valid: "Cannot be replayed: its signature was not valid.",
+    replay_body_not_kept: "Cannot be replayed: its body was too large to keep.",
+    replay_only_failed: "Only failed or ignored deliveries can be replayed.",
+
+    tl_quoted: |name| format!("“{name}”"),
+    tl_hris_enabled: |who| format!("{who} turned the HRIS Integration on"),
+    tl_hris_disabled: |who| format!("{who} turned the HRIS Integration off"),
+    tl_link_issued: |who| format!("{who} issued a magic link"),
+    tl_link_revoked: |who| format!("{who} revoked a magic link"),
+    tl_link_used: |who| format!("A magic link was used (reported by {who})"),
+    tl_token_revealed: |who| format!("{who} revealed the account token of a used magic link"),
+    wh_replay_by: |who| format!("Replay by {who}"),
+    wh_replayed: |result| format!("Replayed: {result}"),
+
+    tl_created: |who, name| format!("{who} named a new connection {name}"),
+    tl_linked: |who, name| format!("{who} connected {name}"),
+    tl_relinked: |who, name| format!("{who} relinked {name}"),
+    tl_relink_refused: |who, name| {
+        format!("Relinking {name} by {who} was refused: another HR account was linked")
+    },
+    tl_link_refused: |who, name| {
+        format!("Linking {name} by {who} was refused: it came from another Link session")
+    },
+    tl_activated: |who, name| format!("{who} activated {name}"),
+    tl_deactivated: |who, name| format!("{who} deactivated {name}"),
+    tl_deleted: |who, name| format!("{who} deleted {name}"),
+    tl_added_manually: |who, name| {
+        format!("{who} added {name} with an ID and a token from the service desk")
+    },
+    tl_token_replaced: |who, name| format!("{who} replaced the token of {name}"),
+    tl_sync_completed: |who, name| format!("{who}: a sync of {name} updated the employee directory"),
+    tl_sync_failed: |who, name| format!("{who}: a sync of {name} did not complete"),
+    tl_sync_held: |who, name| format!("{who}: a sync of {name} held removals for approval"),
+    tl_sync_applied: |who, name| format!("{who} applied the held removals of {name}"),
+    tl_sync_kept: |who, name| format!("{who} kept everyone the sync of {name} would have removed"),
+    tl_sync_switched: |who, name| format!("{who} switched the employee directory's source to {name}"),
+    wh_with_reason: |outcome, reason| format!("{outcome}: {reason}"),
+
+    tl_tested: |who, name, result| format!("{who} tested {name}: {result}"),
+    tl_webhook_replayed: |who, event, result| {
+        format!("{who} replayed a webhook delivery ({event}): {result}")
+    },
+    page_number: |n| format!("Page {n}"),
 };
 
 /// "Nov" for "11"; anything else passes through.

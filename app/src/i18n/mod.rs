@@ -150,6 +150,16 @@ texts! {
         prov_unavailable, prov_timed_out, prov_unexpected, prov_invalid,
         sync_no_active_connection, sync_already_running, sync_already_queued, hold_not_pending,
         preview_not_open, preview_outdated,
+        timeline_heading, timeline_empty, page_newer, page_older, pages_label,
+        /// Stands for a connection whose name the event did not keep.
+        tl_a_connection,
+        tl_link_expired,
+        wh_heading, wh_empty, col_received, col_event, col_account, col_signature, col_result,
+        wh_valid, wh_invalid, wh_unknown_key,
+        wh_handled, wh_duplicate, wh_ignored, wh_failed, wh_rejected,
+        wh_r_not_json, wh_r_unknown_event, wh_r_missing_fields, wh_r_bad_input,
+        wh_r_unknown_account, wh_r_temporary, wh_r_in_progress,
+        wh_replay, replay_signature_not_valid, replay_body_not_kept, replay_only_failed,
     }
     one {
         integration_for, dialog_connect, dialog_relink, dialog_finish, is_connected, now_active,
@@ -157,19 +167,39 @@ texts! {
         confirm_activate_title, was_added, sign_in_as, desk_by, token_replaced, desk_id_line,
         new_token_for, err_forbidden, err_bad_request, name_taken, provider_reports, not_deleted,
         token_unchecked, merge_status,
+        /// A name in quotation marks.
+        tl_quoted,
+        /// (actor)
+        tl_hris_enabled, tl_hris_disabled, tl_link_issued, tl_link_revoked, tl_link_used,
+        tl_token_revealed,
+        /// (who replayed it)
+        wh_replay_by,
+        /// (the replay's result)
+        wh_replayed,
     }
     two {
         test_succeeded, test_failed, last_check, created_line,
         /// (the active connection, the one to activate)
         confirm_activate_body,
+        /// (actor, the connection's name in quotation marks)
+        tl_created, tl_linked, tl_relinked, tl_relink_refused, tl_link_refused, tl_activated,
+        tl_deactivated, tl_deleted, tl_added_manually, tl_token_replaced,
+        tl_sync_completed, tl_sync_failed, tl_sync_held, tl_sync_applied, tl_sync_kept,
+        tl_sync_switched,
+        /// (outcome, reason)
+        wh_with_reason,
     }
     three {
         /// (by, issued at, expires at)
         desk_issued_line,
         /// A calendar date: (day, month 1–12, year).
         date,
+        /// (actor, the connection's name in quotation marks, the test's result)
+        tl_tested,
+        /// (actor, the event type, the replay's result)
+        tl_webhook_replayed,
     }
-    number { name_too_long, retry_in }
+    number { name_too_long, retry_in, page_number }
 }
 
 impl Texts {
@@ -207,6 +237,103 @@ impl Texts {
             MagicLinkStatus::Used => self.link_used,
             MagicLinkStatus::Expired => self.link_expired,
             MagicLinkStatus::Revoked => self.link_revoked,
+        }
+    }
+
+    /// A timeline entry in these words. An exhaustive match: a new audit action does not compile
+    /// until it has words here.
+    pub fn timeline_entry(&self, e: &crate::model::TimelineEntry) -> String {
+        use crate::model::{AuditAction as A, EntryResult};
+        let actor = e.actor.as_deref().unwrap_or_default();
+        let name = if e.subject.is_empty() {
+            self.tl_a_connection.to_string()
+        } else {
+            (self.tl_quoted)(&e.subject)
+        };
+        let result = match e.result {
+            Some(EntryResult::Health(h)) => self.health(h),
+            Some(EntryResult::Webhook(o)) => self.webhook_outcome(o),
+            None => "",
+        };
+        match e.action {
+            A::HrisEnabled => (self.tl_hris_enabled)(actor),
+            A::HrisDisabled => (self.tl_hris_disabled)(actor),
+            A::ConnectionCreated => (self.tl_created)(actor, &name),
+            A::ConnectionLinked => (self.tl_linked)(actor, &name),
+            A::ConnectionRelinked => (self.tl_relinked)(actor, &name),
+            A::ConnectionRelinkRefused => (self.tl_relink_refused)(actor, &name),
+            A::ConnectionLinkRefused => (self.tl_link_refused)(actor, &name),
+            A::ConnectionTested => (self.tl_tested)(actor, &name, result),
+            A::ConnectionActivated => (self.tl_activated)(actor, &name),
+            A::ConnectionDeactivated => (self.tl_deactivated)(actor, &name),
+            A::ConnectionDeleted => (self.tl_deleted)(actor, &name),
+            A::ConnectionAddedManually => (self.tl_added_manually)(actor, &name),
+            A::ConnectionTokenReplaced => (self.tl_token_replaced)(actor, &name),
+            A::MagicLinkIssued => (self.tl_link_issued)(actor),
+            A::MagicLinkRevoked => (self.tl_link_revoked)(actor),
+            A::MagicLinkUsed => (self.tl_link_used)(actor),
+            A::MagicLinkTokenRevealed => (self.tl_token_revealed)(actor),
+            A::MagicLinkExpired => self.tl_link_expired.to_string(),
+            A::WebhookReplayed => (self.tl_webhook_replayed)(actor, &e.subject, result),
+            A::SyncCompleted => (self.tl_sync_completed)(actor, &name),
+            A::SyncFailed => (self.tl_sync_failed)(actor, &name),
+            A::SyncRemovalsHeld => (self.tl_sync_held)(actor, &name),
+            A::SyncRemovalsApplied => (self.tl_sync_applied)(actor, &name),
+            A::SyncRemovalsKept => (self.tl_sync_kept)(actor, &name),
+            A::SyncSourceSwitched => (self.tl_sync_switched)(actor, &name),
+        }
+    }
+
+    pub fn webhook_verdict(&self, v: crate::model::WebhookVerdict) -> &'static str {
+        use crate::model::WebhookVerdict as V;
+        match v {
+            V::Valid => self.wh_valid,
+            V::Invalid => self.wh_invalid,
+            V::UnknownKey => self.wh_unknown_key,
+        }
+    }
+
+    pub fn webhook_outcome(&self, o: crate::model::WebhookOutcome) -> &'static str {
+        use crate::model::WebhookOutcome as O;
+        match o {
+            O::Handled => self.wh_handled,
+            O::Duplicate => self.wh_duplicate,
+            O::Ignored => self.wh_ignored,
+            O::Failed => self.wh_failed,
+            O::Rejected => self.wh_rejected,
+        }
+    }
+
+    pub fn webhook_reason(&self, r: crate::model::WebhookReason) -> &'static str {
+        use crate::model::WebhookReason as R;
+        match r {
+            R::NotJson => self.wh_r_not_json,
+            R::UnknownEvent => self.wh_r_unknown_event,
+            R::MissingFields => self.wh_r_missing_fields,
+            R::BadInput => self.wh_r_bad_input,
+            R::UnknownAccount => self.wh_r_unknown_account,
+            R::Temporary => self.wh_r_temporary,
+            R::InProgress => self.wh_r_in_progress,
+        }
+    }
+
+    /// What was done with a delivery, and why when there is a reason: "Failed: unknown linked account".
+    pub fn webhook_result(
+        &self,
+        o: crate::model::WebhookOutcome,
+        r: Option<crate::model::WebhookReason>,
+    ) -> String {
+        match r {
+            Some(r) => (self.wh_with_reason)(self.webhook_outcome(o), self.webhook_reason(r)),
+            None => self.webhook_outcome(o).to_string(),
+        }
+    }
+
+    pub fn replay_block(&self, b: crate::model::ReplayBlock) -> &'static str {
+        use crate::model::ReplayBlock as B;
+        match b {
+            B::SignatureNotValid => self.replay_signature_not_valid,
+            B::BodyNotKept => self.replay_body_not_kept,
         }
     }
 

@@ -14,6 +14,8 @@ use crate::{
         connections::when_done,
         frame::Frame,
         notice::{ErrorNotice, SignedOutNotice},
+        timeline::Timeline,
+        webhook_log::WebhookLog,
     },
     error::AppError,
     i18n::use_texts,
@@ -234,6 +236,11 @@ fn DeskConsole(orgs: Vec<OrganizationOption>) -> impl IntoView {
                 })}
             </Transition>
         </section>
+        {move || {
+            let o = org.get();
+            (!o.is_empty()).then(|| view! { <Timeline org=o.into() refresh=Signal::derive(changes)/> })
+        }}
+        <WebhookLog/>
     }
 }
 

@@ -15,6 +15,7 @@ use crate::{
         frame::Frame,
         notice::{action_error, ErrorNotice, SignedOutNotice},
         other_systems::OtherSystemsForm,
+        timeline::Timeline,
     },
     error::AppError,
     i18n::use_texts,
@@ -109,7 +110,7 @@ fn HrisBody(settings: HrisSettings, toggle: ServerAction<SetHrisEnabled>) -> imp
             <p class="switch-state">{if enabled { t.switch_on } else { t.switch_off }}</p>
             <p>{if enabled { t.enabled_intro } else { t.disabled_intro }}</p>
         </section>
-        {enabled.then(|| view! { <ConnectionsPanel/> })}
+        {if enabled { view! { <ConnectionsPanel/> }.into_any() } else { view! { <Timeline/> }.into_any() }}
     }
 }
 
@@ -161,6 +162,7 @@ fn ConnectionsPanel() -> impl IntoView {
             <h2 id="other-connected-heading">{t.other_connected_heading}</h2>
             <Transition fallback=loading>{move || list(ConnectionKind::Manual)}</Transition>
         </section>
+        <Timeline refresh=Signal::derive(move || panel.actions.versions())/>
         {move || panel.link_dialog.get().map(|target| view! { <LinkDialog target/> })}
     }
 }

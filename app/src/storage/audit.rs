@@ -1,66 +1,8 @@
 use super::{connections::Parsed, now_ms, Db, StoreResult, Tx};
-use crate::model::{ConnectionId, MagicLinkId, OrganizationId, UserId};
+use crate::model::{ConnectionId, MagicLinkId, OrganizationId, UserId, WebhookLogId};
 
-/// What an audit event records. Stored by its dotted name, e.g. `connection.activated`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
-pub enum AuditAction {
-    #[strum(serialize = "hris.enabled")]
-    HrisEnabled,
-    #[strum(serialize = "hris.disabled")]
-    HrisDisabled,
-    #[strum(serialize = "connection.created")]
-    ConnectionCreated,
-    #[strum(serialize = "connection.linked")]
-    ConnectionLinked,
-    #[strum(serialize = "connection.relinked")]
-    ConnectionRelinked,
-    #[strum(serialize = "connection.relink_refused")]
-    ConnectionRelinkRefused,
-    #[strum(serialize = "connection.link_refused")]
-    ConnectionLinkRefused,
-    #[strum(serialize = "connection.tested")]
-    ConnectionTested,
-    #[strum(serialize = "connection.activated")]
-    ConnectionActivated,
-    #[strum(serialize = "connection.deactivated")]
-    ConnectionDeactivated,
-    #[strum(serialize = "connection.deleted")]
-    ConnectionDeleted,
-    #[strum(serialize = "connection.added_manually")]
-    ConnectionAddedManually,
-    #[strum(serialize = "connection.token_replaced")]
-    ConnectionTokenReplaced,
-    #[strum(serialize = "magic_link.issued")]
-    MagicLinkIssued,
-    #[strum(serialize = "magic_link.revoked")]
-    MagicLinkRevoked,
-    #[strum(serialize = "magic_link.used")]
-    MagicLinkUsed,
-    #[strum(serialize = "magic_link.token_revealed")]
-    MagicLinkTokenRevealed,
-    /// A sync run changed the directory (detail: its counts).
-    #[strum(serialize = "sync.completed")]
-    SyncCompleted,
-    /// A sync run ended without applying (Merge failed, token refused, gave up).
-    #[strum(serialize = "sync.failed")]
-    SyncFailed,
-    /// The safety brake held a run's deactivations for an admin.
-    #[strum(serialize = "sync.removals_held")]
-    SyncRemovalsHeld,
-    #[strum(serialize = "sync.removals_applied")]
-    SyncRemovalsApplied,
-    #[strum(serialize = "sync.removals_kept")]
-    SyncRemovalsKept,
-    /// The organization's source of people moved to another connection (after its preview).
-    #[strum(serialize = "sync.source_switched")]
-    SyncSourceSwitched,
-}
-
-impl AuditAction {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
+/// What an audit event records (shared with the browser, which renders the timeline).
+pub use crate::model::AuditAction;
 
 /// The thing an event is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +10,7 @@ pub enum AuditSubject {
     Organization(OrganizationId),
     Connection(ConnectionId),
     MagicLink(MagicLinkId),
+    WebhookDelivery(WebhookLogId),
 }
 
 impl AuditSubject {
@@ -76,6 +19,7 @@ impl AuditSubject {
             AuditSubject::Organization(id) => ("organization", id.as_str()),
             AuditSubject::Connection(id) => ("connection", id.as_str()),
             AuditSubject::MagicLink(id) => ("magic_link", id.as_str()),
+            AuditSubject::WebhookDelivery(id) => ("webhook_delivery", id.as_str()),
         }
     }
 
@@ -84,6 +28,7 @@ impl AuditSubject {
             "organization" => AuditSubject::Organization(id.into()),
             "connection" => AuditSubject::Connection(id.into()),
             "magic_link" => AuditSubject::MagicLink(id.into()),
+            "webhook_delivery" => AuditSubject::WebhookDelivery(id.into()),
             other => {
                 return Err(sqlx::Error::Decode(
                     format!("unknown audit subject type {other:?}").into(),
@@ -105,7 +50,7 @@ impl Actor {
     pub fn sync() -> Actor {
         Actor {
             id: "hris-connect".into(),
-            name: "HRIS Connect (sync)".into(),
+            name: "HRIS Connect".into(),
         }
     }
 }
@@ -119,6 +64,11 @@ pub struct AuditEvent {
     pub action: AuditAction,
     pub subject: AuditSubject,
     pub detail: String,
+    /// The subject's name at the time (a connection's name, an HR system...), for the timeline;
+    /// empty when not given.
+    pub subject_name: String,
+    /// A machine-readable result, e.g. a test's health (`ok`, `failing`); empty when none.
+    pub outcome: String,
     pub created_at: i64,
 }
 
@@ -133,6 +83,8 @@ struct Row {
     subject_type: String,
     subject_id: String,
     detail: String,
+    subject_name: String,
+    outcome: String,
     created_at: i64,
 }
 
@@ -149,6 +101,8 @@ impl TryFrom<Row> for AuditEvent {
             },
             action: r.action.0,
             detail: r.detail,
+            subject_name: r.subject_name,
+            outcome: r.outcome,
             created_at: r.created_at,
         })
     }
@@ -170,8 +124,22 @@ impl AuditEvent {
             action,
             subject,
             detail: detail.into(),
+            subject_name: String::new(),
+            outcome: String::new(),
             created_at: now_ms(),
         }
+    }
+
+    /// The subject's name as the timeline shows it.
+    pub fn with_subject_name(mut self, name: impl Into<String>) -> Self {
+        self.subject_name = name.into();
+        self
+    }
+
+    /// A machine-readable result (see [`AuditEvent::outcome`]).
+    pub fn with_outcome(mut self, outcome: impl Into<String>) -> Self {
+        self.outcome = outcome.into();
+        self
     }
 }
 
@@ -179,8 +147,9 @@ impl Tx {
     pub async fn record_audit(&mut self, e: &AuditEvent) -> StoreResult<()> {
         let (subject_type, subject_id) = e.subject.columns();
         sqlx::query(
-            "INSERT INTO audit_events (id, org_id, actor_id, actor_name, action, subject_type, subject_id, detail, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO audit_events (id, org_id, actor_id, actor_name, action, subject_type, subject_id, detail,
+                 subject_name, outcome, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&e.id)
         .bind(&e.org_id)
@@ -190,6 +159,8 @@ impl Tx {
         .bind(subject_type)
         .bind(subject_id)
         .bind(&e.detail)
+        .bind(&e.subject_name)
+        .bind(&e.outcome)
         .bind(e.created_at)
         .execute(self.conn())
         .await?;
@@ -205,11 +176,49 @@ impl Db {
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>> {
         let rows = sqlx::query_as::<_, Row>(
-            "SELECT id, org_id, actor_id, actor_name, action, subject_type, subject_id, detail, created_at
+            "SELECT id, org_id, actor_id, actor_name, action, subject_type, subject_id, detail,
+                 subject_name, outcome, created_at
              FROM audit_events WHERE org_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(org_id)
         .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(AuditEvent::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+/// The actor of entries nobody made (a magic link that expired).
+pub const SYSTEM_ACTOR: &str = "system";
+
+impl Db {
+    /// One page of the organization's timeline, newest first: its audit events and, derived from
+    /// the links themselves, the magic links that expired unused (expiry is not a write). `limit`
+    /// rows from `offset`.
+    pub async fn timeline(
+        &self,
+        org_id: &OrganizationId,
+        now: i64,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query_as::<_, Row>(sql!(
+            "SELECT id, org_id, actor_id, actor_name, action, subject_type, subject_id, detail,
+                 subject_name, outcome, created_at
+             FROM audit_events WHERE org_id = $1
+             UNION ALL
+             SELECT id, org_id, '{SYSTEM_ACTOR}', '', 'magic_link.expired', 'magic_link', id, '',
+                 '', '', expires_at
+             FROM magic_links WHERE org_id = $1 AND state = 'pending' AND expires_at <= $2
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        ))
+        .bind(org_id)
+        .bind(now)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

@@ -23,7 +23,7 @@ mod sync_runs;
 mod tests;
 mod webhooks;
 
-pub use audit::{Actor, AuditAction, AuditEvent, AuditSubject};
+pub use audit::{Actor, AuditAction, AuditEvent, AuditSubject, SYSTEM_ACTOR};
 pub use connections::{ConnectionRecord, NewConnection};
 pub use employees::{
     content_hash, today, DirectoryQuery, EmployeeData, EmployeeRecord, EmploymentData, PageCounts,
@@ -37,7 +37,7 @@ pub use sync_runs::{
     Fence, HoldState, NewSyncRun, RemovalReason, RunCounts, RunOutcome, RunState, StreamProgress,
     SyncMode, SyncRunRecord, SyncTrigger,
 };
-pub use webhooks::DeliveryClaim;
+pub use webhooks::{DeliveryClaim, WebhookLogRecord};
 
 use std::{str::FromStr, time::Duration};
 

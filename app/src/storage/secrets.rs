@@ -29,6 +29,11 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         enc: "account_token_enc",
         key: "account_token_key",
     },
+    SealedColumn {
+        table: "webhook_log",
+        enc: "body_enc",
+        key: "body_key",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -694,3 +694,4 @@ fn database_names_replace_the_path_only() {
 }
 
 mod security;
+mod timeline;
