@@ -491,9 +491,10 @@ async fn merges_sync_completed_webhook_queues_one_incremental_run(backend: Backe
             "hris.Team": { "last_sync_finished": "2026-12-01T09:00:05Z" },
         } },
     });
-    app::domain::webhooks::handle(state, &payload)
-        .await
-        .unwrap();
+    assert_eq!(
+        app::domain::webhooks::handle(state, &payload).await,
+        app::domain::webhooks::Handling::Handled
+    );
     let run = pending(state, &c).await;
     assert_eq!(
         (run.trigger, run.mode),
@@ -506,9 +507,10 @@ async fn merges_sync_completed_webhook_queues_one_incremental_run(backend: Backe
     );
     run_pending(state, &c).await;
     // Merge delivers the same event again: no second run.
-    app::domain::webhooks::handle(state, &payload)
-        .await
-        .unwrap();
+    assert_eq!(
+        app::domain::webhooks::handle(state, &payload).await,
+        app::domain::webhooks::Handling::Handled
+    );
     assert!(state.db.pending_sync_run(&c.id).await.unwrap().is_none());
     // An account that is no organization's active connection: ignored.
     let other = json!({

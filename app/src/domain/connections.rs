@@ -445,33 +445,7 @@ pub async fn test(
     let t = who.texts();
     let c = load(state, who, id).await?;
     let token = token_of(state, t, &c)?;
-    let result = async {
-        let details = state.provider.account_details(&token).await?;
-        if details.status != LinkStatus::RelinkNeeded {
-            state
-                .provider
-                .employees(
-                    &token,
-                    PageQuery {
-                        page_size: Some(1),
-                        ..PageQuery::default()
-                    },
-                )
-                .await?;
-        }
-        Ok::<_, ProviderError>(details)
-    }
-    .await;
-    let (health, detail, provider_status) = match result {
-        Ok(details) => {
-            let (h, d) = HealthDetail::of_status(&details.status);
-            (h, d, Some(details.status.as_str().to_string()))
-        }
-        Err(e) => {
-            let (h, d) = HealthDetail::of_failure(e);
-            (h, d, c.provider_status.clone())
-        }
-    };
+    let (health, detail, provider_status) = probe(state.provider.as_ref(), &token, &c).await;
     let now = now_ms();
     let c = async {
         let mut tx = state.db.begin().await?;
@@ -582,6 +556,41 @@ pub(crate) async fn activate_in(
         format!("{} activated", c.display_name),
     )
     .await
+}
+
+/// Checks the connection the way Test Connection does: the linked account's status, then one
+/// record, which proves the token reads data. Returns the health, its finding and Merge's status.
+pub(crate) async fn probe(
+    provider: &dyn crate::provider::HrisProvider,
+    token: &AccountToken,
+    c: &ConnectionRecord,
+) -> (HealthStatus, HealthDetail, Option<String>) {
+    let result = async {
+        let details = provider.account_details(token).await?;
+        if details.status != LinkStatus::RelinkNeeded {
+            provider
+                .employees(
+                    token,
+                    PageQuery {
+                        page_size: Some(1),
+                        ..PageQuery::default()
+                    },
+                )
+                .await?;
+        }
+        Ok::<_, ProviderError>(details)
+    }
+    .await;
+    match result {
+        Ok(details) => {
+            let (h, d) = HealthDetail::of_status(&details.status);
+            (h, d, Some(details.status.as_str().to_string()))
+        }
+        Err(e) => {
+            let (h, d) = HealthDetail::of_failure(e);
+            (h, d, c.provider_status.clone())
+        }
+    }
 }
 
 /// Deactivate: stops using the connection and keeps its credentials.
