@@ -580,7 +580,7 @@ mod tests {
         ] {
             assert!(Cursor::decode(bad, List::Employees).is_err(), "{bad}");
         }
-        assert_eq!(invalid("cursor=%%%"), "query");
+        assert_eq!(invalid("cursor=%%%"), "cursor");
         assert_eq!(invalid("cursor=bm90IGpzb24"), "cursor");
     }
 
