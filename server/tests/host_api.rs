@@ -732,9 +732,12 @@ async fn without_a_host_token_key_the_api_is_not_there() {
 
 /// A receiver of the host's on a free port: answers with the statuses in `script` in turn (200
 /// once they run out) and keeps what it got.
+/// A delivery as received: the signature header and the raw body.
+type Delivery = (Option<String>, String);
+
 #[derive(Clone, Default)]
 struct Receiver {
-    got: Arc<Mutex<Vec<(Option<String>, String)>>>,
+    got: Arc<Mutex<Vec<Delivery>>>,
     script: Arc<Mutex<Vec<u16>>>,
 }
 
@@ -772,7 +775,7 @@ impl Receiver {
     }
 
     /// Waits (bounded; the wait itself is not asserted) until `n` deliveries arrived.
-    async fn wait_for(&self, n: usize) -> Vec<(Option<String>, String)> {
+    async fn wait_for(&self, n: usize) -> Vec<Delivery> {
         for _ in 0..300 {
             if self.count() >= n {
                 break;
