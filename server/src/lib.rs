@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod assets;
 pub mod config;
+pub mod host_api;
 pub mod housekeeping;
 pub mod jobs;
 pub mod keys;

@@ -1,4 +1,5 @@
-//! The HTTP surface: pages, server functions, the webhook receiver, operations endpoints, static files.
+//! The HTTP surface: pages, server functions, the webhook receiver, the host platform's directory
+//! API, operations endpoints, static files.
 //!
 //! Layers, outermost first: metrics (requests by route template and status), tracing, body limit,
 //! security headers (CSP with a per-response nonce), the cross-site guard, the identity layer (who
@@ -28,7 +29,7 @@ use tower_http::{limit::RequestBodyLimitLayer, services::ServeDir, trace::TraceL
 use app::{auth::RequestIdentity, error::AppError, shell, state::AppState, telemetry, App};
 use axum_prometheus::{EndpointLabel, GenericMetricLayer, MakeDefaultHandle, MetricLayerBuilder};
 
-use crate::{assets, ops, webhooks};
+use crate::{assets, host_api, ops, webhooks};
 
 /// Largest request body accepted anywhere (forms, server-function calls and webhooks are small).
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -49,6 +50,21 @@ pub const EXTRA_ROUTES: &[(&str, &str, &str)] = &[
         "POST",
         "/webhooks/merge",
         "Merge only: HMAC signature over the body",
+    ),
+    (
+        "GET",
+        host_api::EMPLOYEES,
+        "host platform: bearer host token with read_directory",
+    ),
+    (
+        "GET",
+        host_api::TEAMS,
+        "host platform: bearer host token with read_directory",
+    ),
+    (
+        "GET",
+        host_api::LOCATIONS,
+        "host platform: bearer host token with read_directory",
     ),
 ];
 
@@ -80,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/webhooks/merge", post(webhooks::receive))
+        .merge(host_api::routes())
         .leptos_routes_with_context(&state, routes, provide_request_context, move || {
             shell(options.clone())
         })

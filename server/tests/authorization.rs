@@ -109,7 +109,8 @@ async fn every_server_function_needs_a_session_and_its_permission(backend: Backe
             "{path}: needs neither permission"
         );
     }
-    // Other routes: health endpoints are public; the webhook needs Merge's signature.
+    // Other routes: health endpoints are public; the webhook needs Merge's signature, the directory
+    // API a host token.
     for (method, path, _) in server::router::EXTRA_ROUTES {
         let res = match *method {
             "GET" => app.get(path, None).await,
@@ -117,6 +118,7 @@ async fn every_server_function_needs_a_session_and_its_permission(backend: Backe
         };
         match *path {
             "/webhooks/merge" => assert_eq!(res.status, StatusCode::UNAUTHORIZED),
+            p if p.starts_with("/v1/") => assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{p}"),
             _ => assert_eq!(res.status, StatusCode::OK, "{path}"),
         }
     }

@@ -16,6 +16,11 @@
 //!
 //! A token opens one session ([`crate::auth::session::start_with_host_token`]): used again, it is refused
 //! unless the request already carries that user's session.
+//!
+//! The host platform's backend reads the directory API (`/v1/...`) with a token of the same key,
+//! issuer and audience ([`HostTokenVerifier::verify_directory`]): it needs `org_id` and
+//! [`READ_DIRECTORY`] in `permissions` (`sub`, `name`, `org_name` are optional there), and it is
+//! reusable until it expires (nothing records its use).
 
 use std::fmt;
 
@@ -23,7 +28,7 @@ use jsonwebtoken::{decode, errors::ErrorKind, Algorithm, DecodingKey, Validation
 use serde::Deserialize;
 
 use super::Identity;
-use crate::model::Permission;
+use crate::model::{OrganizationId, Permission};
 
 /// Leeway for clock skew between the shell and this server.
 pub const LEEWAY_SECS: u64 = 30;
@@ -31,6 +36,9 @@ pub const LEEWAY_SECS: u64 = 30;
 pub const MAX_LIFETIME_SECS: i64 = 15 * 60;
 /// Longest accepted token (bytes); anything larger is refused before parsing.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The permission a directory API token must carry (not a permission of users in the UI).
+pub const READ_DIRECTORY: &str = "read_directory";
 
 /// The key the shell's tokens are checked with.
 #[derive(Clone)]
@@ -63,6 +71,8 @@ pub enum HostKeyError {
 pub struct HostTokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    /// The same checks without a required `sub` (the directory API's tokens name no user).
+    directory_validation: Validation,
     pub issuer: String,
     pub audience: String,
 }
@@ -98,6 +108,15 @@ pub enum HostTokenError {
     Malformed(String),
     #[error("missing or invalid claim {0}")]
     Claim(&'static str),
+    #[error("the token lacks the permission {0}")]
+    Permission(&'static str),
+}
+
+/// A text claim: trimmed, not empty, at most `max` characters, no control characters.
+fn text(v: Option<String>, claim: &'static str, max: usize) -> Result<String, HostTokenError> {
+    v.map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control))
+        .ok_or(HostTokenError::Claim(claim))
 }
 
 #[derive(Deserialize)]
@@ -140,9 +159,12 @@ impl HostTokenVerifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
+        let mut directory_validation = validation.clone();
+        directory_validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         Ok(HostTokenVerifier {
             key,
             validation,
+            directory_validation,
             issuer: issuer.to_string(),
             audience: audience.to_string(),
         })
@@ -150,37 +172,7 @@ impl HostTokenVerifier {
 
     /// Verifies signature, algorithm, issuer, audience, expiry and lifetime, then reads the identity.
     pub fn verify(&self, token: &str, now_secs: i64) -> Result<Identity, HostTokenError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(HostTokenError::TooLong);
-        }
-        let data =
-            decode::<Claims>(token.trim(), &self.key, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => HostTokenError::Expired,
-                    ErrorKind::ImmatureSignature => HostTokenError::NotYetValid,
-                    ErrorKind::InvalidIssuer => HostTokenError::Issuer,
-                    ErrorKind::InvalidAudience => HostTokenError::Audience,
-                    ErrorKind::InvalidSignature
-                    | ErrorKind::InvalidAlgorithm
-                    | ErrorKind::InvalidAlgorithmName
-                    | ErrorKind::InvalidKeyFormat => HostTokenError::Signature,
-                    ErrorKind::MissingRequiredClaim(c) => {
-                        HostTokenError::Malformed(format!("missing {c}"))
-                    }
-                    _ => HostTokenError::Malformed(e.to_string()),
-                }
-            })?;
-        let c = data.claims;
-        if c.exp - now_secs > MAX_LIFETIME_SECS + LEEWAY_SECS as i64 {
-            return Err(HostTokenError::LifetimeTooLong);
-        }
-        let text = |v: Option<String>, claim: &'static str, max: usize| {
-            v.map(|s| s.trim().to_string())
-                .filter(|s| {
-                    !s.is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
-                })
-                .ok_or(HostTokenError::Claim(claim))
-        };
+        let c = self.claims(token, now_secs, &self.validation)?;
         let locale = c
             .locale
             .map(|l| l.trim().to_string())
@@ -206,6 +198,53 @@ impl HostTokenVerifier {
             locale,
             permissions,
         })
+    }
+
+    /// Checks a directory API token (signature, algorithm, issuer, audience, expiry, lifetime) and
+    /// returns its organization; it must carry [`READ_DIRECTORY`]. Unlike a sign-in token it is not
+    /// used up: the host's backend may page with it until it expires.
+    pub fn verify_directory(
+        &self,
+        token: &str,
+        now_secs: i64,
+    ) -> Result<OrganizationId, HostTokenError> {
+        let c = self.claims(token, now_secs, &self.directory_validation)?;
+        if !c.permissions.iter().any(|p| p == READ_DIRECTORY) {
+            return Err(HostTokenError::Permission(READ_DIRECTORY));
+        }
+        Ok(text(c.org_id, "org_id", 200)?.into())
+    }
+
+    /// The claims of a token that passed `validation` and the lifetime check.
+    fn claims(
+        &self,
+        token: &str,
+        now_secs: i64,
+        validation: &Validation,
+    ) -> Result<Claims, HostTokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(HostTokenError::TooLong);
+        }
+        let data =
+            decode::<Claims>(token.trim(), &self.key, validation).map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => HostTokenError::Expired,
+                ErrorKind::ImmatureSignature => HostTokenError::NotYetValid,
+                ErrorKind::InvalidIssuer => HostTokenError::Issuer,
+                ErrorKind::InvalidAudience => HostTokenError::Audience,
+                ErrorKind::InvalidSignature
+                | ErrorKind::InvalidAlgorithm
+                | ErrorKind::InvalidAlgorithmName
+                | ErrorKind::InvalidKeyFormat => HostTokenError::Signature,
+                ErrorKind::MissingRequiredClaim(c) => {
+                    HostTokenError::Malformed(format!("missing {c}"))
+                }
+                _ => HostTokenError::Malformed(e.to_string()),
+            })?;
+        let c = data.claims;
+        if c.exp - now_secs > MAX_LIFETIME_SECS + LEEWAY_SECS as i64 {
+            return Err(HostTokenError::LifetimeTooLong);
+        }
+        Ok(c)
     }
 }
 
@@ -339,6 +378,71 @@ mod tests {
         assert_eq!(
             v.verify(&hs(&claims(120), ED_PUBLIC.as_bytes()), now()),
             Err(HostTokenError::Signature)
+        );
+    }
+
+    #[test]
+    fn directory_tokens_need_read_directory_and_org_id_but_no_user() {
+        let v = verifier();
+        let directory = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut c = json!({
+                "iss": "https://shell.example.com", "aud": "hris-connect", "org_id": "org-1",
+                "permissions": [READ_DIRECTORY], "exp": now() + 120,
+            });
+            f(&mut c);
+            hs(&c, SECRET)
+        };
+        let token = directory(&|_| {});
+        assert_eq!(v.verify_directory(&token, now()).unwrap(), "org-1");
+        // Reusable: nothing is used up.
+        assert_eq!(v.verify_directory(&token, now()).unwrap(), "org-1");
+        // A sign-in token without the permission does not read the directory.
+        assert_eq!(
+            v.verify_directory(&hs(&claims(120), SECRET), now()),
+            Err(HostTokenError::Permission(READ_DIRECTORY))
+        );
+        assert_eq!(
+            v.verify_directory(&directory(&|c| c["permissions"] = json!([])), now()),
+            Err(HostTokenError::Permission(READ_DIRECTORY))
+        );
+        assert_eq!(
+            v.verify_directory(
+                &directory(&|c| {
+                    c.as_object_mut().unwrap().remove("org_id");
+                }),
+                now()
+            ),
+            Err(HostTokenError::Claim("org_id"))
+        );
+        assert_eq!(
+            v.verify_directory(&directory(&|c| c["org_id"] = json!("  ")), now()),
+            Err(HostTokenError::Claim("org_id"))
+        );
+        assert_eq!(
+            v.verify_directory(&directory(&|c| c["exp"] = json!(now() - 120)), now()),
+            Err(HostTokenError::Expired)
+        );
+        assert_eq!(
+            v.verify_directory(
+                &directory(&|c| c["iss"] = json!("https://evil.example")),
+                now()
+            ),
+            Err(HostTokenError::Issuer)
+        );
+        assert_eq!(
+            v.verify_directory(&directory(&|c| c["aud"] = json!("other")), now()),
+            Err(HostTokenError::Audience)
+        );
+        let mut c = json!({"iss": "https://shell.example.com", "aud": "hris-connect",
+            "org_id": "org-1", "permissions": [READ_DIRECTORY], "exp": now() + 120});
+        assert_eq!(
+            v.verify_directory(&hs(&c, b"another-secret-another-secret-xx"), now()),
+            Err(HostTokenError::Signature)
+        );
+        c["exp"] = json!(now() + 24 * 3600);
+        assert_eq!(
+            v.verify_directory(&hs(&c, SECRET), now()),
+            Err(HostTokenError::LifetimeTooLong)
         );
     }
 

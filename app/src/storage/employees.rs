@@ -262,6 +262,26 @@ impl Db {
         .await?)
     }
 
+    /// The names of some of the organization's units (a page's locations), by id.
+    pub async fn unit_names(
+        &self,
+        org_id: &OrganizationId,
+        ids: &[UnitId],
+    ) -> StoreResult<Vec<(UnitId, Option<String>)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = sqlx::query_as(sql!(
+            "SELECT id, name FROM directory_units WHERE org_id = $1 AND id IN ({})",
+            placeholders(2, ids.len())
+        ))
+        .bind(org_id);
+        for id in ids {
+            q = q.bind(id);
+        }
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+
     /// One person of the organization.
     pub async fn employee(
         &self,

@@ -8,10 +8,12 @@
 //! - `records`: what Merge's records become in the directory.
 //! - `removals`: an admin's decision on held removals.
 //! - `preview`: switching the organization's source to another connection.
+//! - `directory_api`: the host platform reads the directory (`/v1/...`, paged, with host tokens).
 //!
 //! The job engine itself (apalis over PostgreSQL or SQLite) is the server's (`server/src/jobs.rs`);
 //! it reaches this module through [`SyncQueue`] and [`engine::execute`].
 
+pub mod directory_api;
 pub mod engine;
 pub mod notify;
 pub mod preview;
