@@ -766,7 +766,9 @@ async fn faults_on_page_n_of_one_stream() {
 async fn a_hard_delete_leaves_no_tombstone_and_a_relink_can_reissue_merge_ids() {
     let env = Env::start().await;
     let a = env.link("org-hard", 30, false).await;
-    let before = env.pull(&a, "employees", "&include_deleted_data=true").await;
+    let before = env
+        .pull(&a, "employees", "&include_deleted_data=true")
+        .await;
     assert_eq!(before.len(), 30);
     let (s, _) = env
         .control(
@@ -776,10 +778,14 @@ async fn a_hard_delete_leaves_no_tombstone_and_a_relink_can_reissue_merge_ids() 
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let after = env.pull(&a, "employees", "&include_deleted_data=true").await;
+    let after = env
+        .pull(&a, "employees", "&include_deleted_data=true")
+        .await;
     assert_eq!(after.len(), 29);
     assert!(!remote_ids(&after).contains(&"E1007".to_string()));
-    let employments = env.pull(&a, "employments", "&include_deleted_data=true").await;
+    let employments = env
+        .pull(&a, "employments", "&include_deleted_data=true")
+        .await;
     assert_eq!(employments.len(), 29);
     let (s, _) = env
         .control(
@@ -799,9 +805,14 @@ async fn a_hard_delete_leaves_no_tombstone_and_a_relink_can_reissue_merge_ids() 
     let relinked = env.link_again("org-hard", json!({"new_ids": true})).await;
     assert_eq!(relinked["is_relink"], true);
     assert_eq!(relinked["linked_account_id"], a.id.as_str());
-    let again = env.pull(&a, "employees", "&include_deleted_data=true").await;
+    let again = env
+        .pull(&a, "employees", "&include_deleted_data=true")
+        .await;
     assert_eq!(remote_ids(&again), remote_ids(&after));
-    assert!(ids(&again).is_disjoint(&ids(&after)), "every Merge id is new");
+    assert!(
+        ids(&again).is_disjoint(&ids(&after)),
+        "every Merge id is new"
+    );
     let managers: HashSet<String> = again
         .iter()
         .filter_map(|e| e["manager"].as_str().map(str::to_string))
@@ -809,7 +820,9 @@ async fn a_hard_delete_leaves_no_tombstone_and_a_relink_can_reissue_merge_ids() 
     assert!(!managers.is_empty() && managers.is_subset(&ids(&again)));
     // A relink without the option keeps the ids.
     env.link_again("org-hard", json!({})).await;
-    let kept = env.pull(&a, "employees", "&include_deleted_data=true").await;
+    let kept = env
+        .pull(&a, "employees", "&include_deleted_data=true")
+        .await;
     assert_eq!(ids(&kept), ids(&again));
 }
 
