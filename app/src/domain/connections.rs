@@ -433,6 +433,16 @@ pub async fn finish_link(
     }
     .await
     .map_err(stored(t))?;
+    if relinked && c.enabled {
+        // Merge may know the records under new ids now: a full sync re-binds them by remote id.
+        super::sync::triggers::on_activation(
+            state,
+            &c.org_id,
+            &c.id,
+            crate::storage::SyncTrigger::Relink,
+        )
+        .await;
+    }
     Ok(view(state, t, &c).await)
 }
 

@@ -333,13 +333,15 @@ pub struct PageCounts {
 impl Tx {
     /// Writes a page of people of the connection: new ones are inserted, changed ones (content hash)
     /// updated, a new provider id alone re-binds the row (a relink). `seen_by`: a full scan's run, which
-    /// marks every record of the page as seen.
+    /// marks every record of the page as seen. `today` (`YYYY-MM-DD`) decides whether a new person
+    /// with a termination date is in the directory.
     pub async fn upsert_employees(
         &mut self,
         org_id: &OrganizationId,
         connection_id: &ConnectionId,
         page: &[EmployeeData],
         seen_by: Option<&SyncRunId>,
+        today: &str,
     ) -> StoreResult<PageCounts> {
         let mut counts = PageCounts::default();
         if page.is_empty() {
@@ -416,7 +418,6 @@ impl Tx {
         if !inserts.is_empty() {
             counts.added = inserts.len() as i64;
             let n = inserts.len() * 21;
-            let today = today();
             let sql_text = format!(
                 "INSERT INTO employees (id, org_id, connection_id, remote_id, merge_id, first_name,
                      last_name, display_name, work_email, work_email_key, employment_status, start_date,
@@ -451,7 +452,7 @@ impl Tx {
                     .bind(hash.as_str())
                     .bind(&e.remote_modified_at)
                     .bind(seen_by)
-                    .bind(i64::from(e.belongs_in_directory(&today)));
+                    .bind(i64::from(e.belongs_in_directory(today)));
             }
             q.bind(now).execute(self.conn()).await?;
         }

@@ -11,7 +11,9 @@
 //!   "job_title"?}` (at least one) → 200 employee.
 //! - `POST /accounts/{id}/employees/{employee}/terminate` `{"termination_date"?: "YYYY-MM-DD"}`
 //!   (default today) → 200 employee. `INACTIVE` from that date on (sandbox clock, UTC).
-//! - `DELETE /accounts/{id}/employees/{employee}` → 200 employee (`remote_was_deleted: true`).
+//! - `DELETE /accounts/{id}/employees/{employee}` → 200 employee (`remote_was_deleted: true`);
+//!   `?hard=true` → 204: the employee (and its employment) is gone from every listing and lookup,
+//!   without a tombstone.
 //! - `POST /accounts/{id}/employees/{employee}/rehire` `{"start_date"?: "YYYY-MM-DD"}` → 200
 //!   employee: termination cleared, not deleted, `ACTIVE` (`PENDING` before a future start date).
 //! - `POST /accounts/{id}/leavers` `{"action": "terminate"|"delete", "percent": 0..=100 | "count":
@@ -101,6 +103,10 @@ struct Complete {
     username: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    /// On a relink: Merge re-issues the account's record ids (remote ids stay), as it does when
+    /// an account is linked anew.
+    #[serde(default)]
+    new_ids: bool,
 }
 
 /// Finishes a link session as the dialog would; `{"public_token": "..."}`.
@@ -114,6 +120,7 @@ async fn complete(
         tenant: None,
         username: None,
         password: None,
+        new_ids: false,
     });
     let username = c.username.as_deref().unwrap_or(DEMO_USERNAME);
     let password = c.password.as_deref().unwrap_or(DEMO_PASSWORD);
@@ -125,6 +132,11 @@ async fn complete(
         password,
     ) {
         Ok(done) => {
+            if c.new_ids && done.is_relink {
+                if let Some(a) = sb.lock().account_mut(&done.account.id) {
+                    a.id_epoch += 1;
+                }
+            }
             announce(&sb, &done);
             Json(json!({
                 "public_token": done.public_token,
@@ -506,11 +518,34 @@ async fn change_employee(
     })
 }
 
+#[derive(Deserialize, Default)]
+struct DeleteQuery {
+    #[serde(default)]
+    hard: bool,
+}
+
+/// Deletes an employee: a tombstone (`remote_was_deleted`), or with `?hard=true` gone from every
+/// listing without one (a record the HR system purged); a hard delete answers 204.
 async fn delete_employee(
     State(sb): Shared,
     Path((id, employee)): Path<(String, String)>,
+    Query(q): Query<DeleteQuery>,
 ) -> Response {
-    edit(&sb, &id, &employee, |_| Change::Delete)
+    if !q.hard {
+        return edit(&sb, &id, &employee, |_| Change::Delete);
+    }
+    sb.with_org(&id, |org, state, now| {
+        let i = View {
+            org,
+            state,
+            today: now.date(),
+        }
+        .find(&employee)?;
+        state.purge(org, i);
+        Some(())
+    })
+    .flatten()
+    .map_or_else(no_employee, |()| StatusCode::NO_CONTENT.into_response())
 }
 
 fn parse_date(field: &str, value: Option<&str>) -> Result<Option<time::Date>, ApiError> {

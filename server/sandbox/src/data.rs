@@ -231,6 +231,7 @@ const GROUP: u64 = 5;
 const EVENT: u64 = 6;
 const INITIAL: u64 = 7;
 const LEAVER: u64 = 8;
+const ID_EPOCH: u64 = 9;
 
 /// Employees added through the control API (`POST /sandbox/accounts/{id}/hires`) have indexes from
 /// here on (remote ids `H1`, `H2`, …), apart from the generated ones (`E1000`, `E1001`, …).
@@ -304,6 +305,8 @@ fn rel<T>(expand: bool, id: String, object: impl FnOnce() -> T) -> Option<Expand
 #[derive(Debug, Clone)]
 pub struct Org {
     seed: u64,
+    /// What the Merge ids are derived from: the seed, mixed with the account's id epoch.
+    id_seed: u64,
     base: usize,
     syncs: Vec<OffsetDateTime>,
 }
@@ -320,9 +323,19 @@ impl Org {
         };
         Org {
             seed,
+            id_seed: seed,
             base: employees.max(1),
             syncs,
         }
+    }
+
+    /// The same organization with the Merge ids of `epoch` (0: the first ids). Remote ids and
+    /// content stay; every record's Merge id is another, as after Merge re-issued them.
+    pub fn with_id_epoch(mut self, epoch: u32) -> Self {
+        if epoch > 0 {
+            self.id_seed = hash(self.seed, &[ID_EPOCH, u64::from(epoch)]);
+        }
+        self
     }
 
     fn generation(&self) -> usize {
@@ -356,13 +369,13 @@ impl Org {
     /// A UUID for record `index` of `kind`, stable for this organization and reversible
     /// (`index_of`): the index is scrambled by an invertible multiply, then the high half hashed.
     pub fn id(&self, kind: u64, index: usize) -> String {
-        let lo = ((index as u64 ^ hash(self.seed, &[kind, 1])).wrapping_mul(ID_MUL) & ID_MASK)
+        let lo = ((index as u64 ^ hash(self.id_seed, &[kind, 1])).wrapping_mul(ID_MUL) & ID_MASK)
             | 0x8000_0000_0000_0000;
         uuid::Uuid::from_u64_pair(self.id_high(kind, lo), lo).to_string()
     }
 
     fn id_high(&self, kind: u64, lo: u64) -> u64 {
-        ((hash(self.seed, &[kind, 0]) ^ mix(lo)) & 0xFFFF_FFFF_FFFF_0FFF) | 0x4000
+        ((hash(self.id_seed, &[kind, 0]) ^ mix(lo)) & 0xFFFF_FFFF_FFFF_0FFF) | 0x4000
     }
 
     fn index_of(&self, kind: u64, id: &str) -> Option<usize> {
@@ -371,7 +384,7 @@ impl Org {
             return None;
         }
         Some(
-            (((lo & ID_MASK).wrapping_mul(ID_MUL_INV) ^ hash(self.seed, &[kind, 1])) & ID_MASK)
+            (((lo & ID_MASK).wrapping_mul(ID_MUL_INV) ^ hash(self.id_seed, &[kind, 1])) & ID_MASK)
                 as usize,
         )
     }
@@ -494,6 +507,7 @@ impl Org {
     fn capped(&self, generation: usize) -> Org {
         Org {
             seed: self.seed,
+            id_seed: self.id_seed,
             base: self.base,
             syncs: self.syncs[..=generation.min(self.generation())].to_vec(),
         }

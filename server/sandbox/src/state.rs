@@ -89,6 +89,9 @@ pub struct Account {
     pub faults: Vec<FaultSpec>,
     /// Sync statuses set through the control API, by `model_id`, until cleared.
     pub forced_status: std::collections::BTreeMap<String, SyncState>,
+    /// How often Merge re-issued this account's record ids (a relink with `new_ids`): every Merge
+    /// id of its records differs per epoch; remote ids and content stay.
+    pub id_epoch: u32,
 }
 
 /// A model's sync status as the control API can set it (`SyncStatusStatusEnum`).
@@ -384,7 +387,7 @@ impl Sandbox {
         } else {
             account.syncs.clone()
         };
-        Org::new(&account.data_key, employees, syncs)
+        Org::new(&account.data_key, employees, syncs).with_id_epoch(account.id_epoch)
     }
 
     /// Runs `f` on the organization behind a linked account (by id), with its edits and list
@@ -493,6 +496,7 @@ impl Sandbox {
                     syncs: vec![now],
                     faults: Vec::new(),
                     forced_status: Default::default(),
+                    id_epoch: 0,
                 });
                 (inner.accounts.len() - 1, false)
             }

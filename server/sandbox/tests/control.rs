@@ -761,3 +761,98 @@ async fn faults_on_page_n_of_one_stream() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_hard_delete_leaves_no_tombstone_and_a_relink_can_reissue_merge_ids() {
+    let env = Env::start().await;
+    let a = env.link("org-hard", 30, false).await;
+    let before = env
+        .pull(&a, "employees", "&include_deleted_data=true")
+        .await;
+    assert_eq!(before.len(), 30);
+    let (s, _) = env
+        .control(
+            Method::DELETE,
+            &format!("/sandbox/accounts/{}/employees/E1007?hard=true", a.id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let after = env
+        .pull(&a, "employees", "&include_deleted_data=true")
+        .await;
+    assert_eq!(after.len(), 29);
+    assert!(!remote_ids(&after).contains(&"E1007".to_string()));
+    let employments = env
+        .pull(&a, "employments", "&include_deleted_data=true")
+        .await;
+    assert_eq!(employments.len(), 29);
+    let (s, _) = env
+        .control(
+            Method::GET,
+            &format!("/sandbox/accounts/{}/employees/E1007", a.id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A relink of the same tenant with new ids: same account, same people, other Merge ids.
+    let ids = |list: &[Value]| -> HashSet<String> {
+        list.iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let relinked = env.link_again("org-hard", json!({"new_ids": true})).await;
+    assert_eq!(relinked["is_relink"], true);
+    assert_eq!(relinked["linked_account_id"], a.id.as_str());
+    let again = env
+        .pull(&a, "employees", "&include_deleted_data=true")
+        .await;
+    assert_eq!(remote_ids(&again), remote_ids(&after));
+    assert!(
+        ids(&again).is_disjoint(&ids(&after)),
+        "every Merge id is new"
+    );
+    let managers: HashSet<String> = again
+        .iter()
+        .filter_map(|e| e["manager"].as_str().map(str::to_string))
+        .collect();
+    assert!(!managers.is_empty() && managers.is_subset(&ids(&again)));
+    // A relink without the option keeps the ids.
+    env.link_again("org-hard", json!({})).await;
+    let kept = env
+        .pull(&a, "employees", "&include_deleted_data=true")
+        .await;
+    assert_eq!(ids(&kept), ids(&again));
+}
+
+impl Env {
+    /// A new link token for `origin` completed with `extra` in the body (a relink of the same tenant).
+    async fn link_again(&self, origin: &str, extra: Value) -> Value {
+        let lt: Value = self
+            .http
+            .post(self.url("/api/hris/v1/link-token"))
+            .bearer_auth(KEY)
+            .json(&json!({
+                "end_user_email_address": "admin@example.com",
+                "end_user_organization_name": origin,
+                "end_user_origin_id": origin,
+                "categories": ["hris"],
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        self.ok(
+            Method::POST,
+            &format!(
+                "/sandbox/link-tokens/{}/complete",
+                lt["link_token"].as_str().unwrap()
+            ),
+            extra,
+        )
+        .await
+    }
+}

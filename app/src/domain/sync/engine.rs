@@ -373,7 +373,7 @@ async fn run_phases(
         tx.count_missing(&run.org_id, &connection.id, &run.id)
             .await?;
     }
-    let today = crate::storage::today();
+    let today = state.settings.sync.today();
     let mut counts = RunCounts {
         changed: relinked,
         ..RunCounts::default()
@@ -549,7 +549,16 @@ async fn read_stream(
         let n = pulled.len() as i64;
         let mut tx = state.db.begin().await?;
         tx.check_fence(fence).await?;
-        let counts = apply(&mut tx, &run.org_id, &connection.id, pulled, seen_by).await?;
+        let today = state.settings.sync.today();
+        let counts = apply(
+            &mut tx,
+            &run.org_id,
+            &connection.id,
+            pulled,
+            seen_by,
+            &today,
+        )
+        .await?;
         tx.advance_stream(&run.id, stream, next.as_deref(), n)
             .await?;
         tx.add_run_counts(&run.id, &counts.into()).await?;
@@ -575,10 +584,11 @@ async fn apply(
     connection_id: &ConnectionId,
     pulled: Pulled,
     seen_by: Option<&SyncRunId>,
+    today: &str,
 ) -> Result<crate::storage::PageCounts, StoreError> {
     match pulled {
         Pulled::Employees(page) => {
-            tx.upsert_employees(org_id, connection_id, &page, seen_by)
+            tx.upsert_employees(org_id, connection_id, &page, seen_by, today)
                 .await
         }
         Pulled::Employments(page) => tx.upsert_employments(org_id, connection_id, &page).await,

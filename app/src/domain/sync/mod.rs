@@ -69,6 +69,16 @@ pub struct SyncSettings {
     /// Where to tell the host platform that its directory changed (`HRIS_HOST_WEBHOOK_URL`) and the
     /// key that signs it (`HRIS_HOST_WEBHOOK_SECRET`).
     pub host_webhook: Option<HostWebhook>,
+    /// The date the sync takes as today (`YYYY-MM-DD`) for termination dates; `None` (production):
+    /// the real date in UTC. Tests set it to let a day pass without waiting for one.
+    pub today: Option<String>,
+}
+
+impl SyncSettings {
+    /// Today for the sync's decisions, `YYYY-MM-DD`.
+    pub fn today(&self) -> String {
+        self.today.clone().unwrap_or_else(crate::storage::today)
+    }
 }
 
 /// The host platform's webhook for `directory.changed`.
@@ -100,6 +110,7 @@ impl Default for SyncSettings {
             max_attempts: 5,
             retry_base: Duration::from_secs(30),
             host_webhook: None,
+            today: None,
         }
     }
 }

@@ -13,7 +13,7 @@
 //! day without moving `modified_at` (Merge's `modified_at` is its own write time; the client applies
 //! a future termination on its day).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use time::{Date, OffsetDateTime};
 
@@ -66,6 +66,8 @@ pub enum Change {
 pub struct OrgState {
     edits: HashMap<usize, Edit>,
     hires: usize,
+    /// Hard-deleted employees: in no listing, found by no lookup.
+    purged: HashSet<usize>,
     order: Option<Order>,
 }
 
@@ -83,7 +85,9 @@ impl OrgState {
         if self.order.as_ref().is_some_and(|o| o.stamp == stamp) {
             return;
         }
-        let indexes = (0..org.employee_count()).chain(HIRE_BASE..HIRE_BASE + self.hires);
+        let indexes = (0..org.employee_count())
+            .chain(HIRE_BASE..HIRE_BASE + self.hires)
+            .filter(|i| !self.purged.contains(i));
         let mut keys: Vec<Pos> = indexes.map(|i| (self.modified_ms(org, i), i)).collect();
         keys.sort_unstable();
         self.order = Some(Order {
@@ -142,6 +146,16 @@ impl OrgState {
         }
     }
 
+    /// Removes the employee from the organization without a tombstone (a hard delete).
+    pub fn purge(&mut self, org: &Org, i: usize) {
+        self.refresh(org);
+        let pos = (self.modified_ms(org, i), i);
+        if let Some(o) = self.order.as_mut() {
+            o.set.remove(&pos);
+        }
+        self.purged.insert(i);
+    }
+
     /// Adds `count` employees starting on `start`; returns their indexes.
     pub fn hire(
         &mut self,
@@ -196,7 +210,8 @@ impl View<'_> {
     }
 
     pub fn exists(&self, i: usize) -> bool {
-        i < self.org.employee_count() || (HIRE_BASE..HIRE_BASE + self.state.hires).contains(&i)
+        (i < self.org.employee_count() || (HIRE_BASE..HIRE_BASE + self.state.hires).contains(&i))
+            && !self.state.purged.contains(&i)
     }
 
     /// An employee by Merge id or remote id.
@@ -260,7 +275,7 @@ impl View<'_> {
     pub fn pick_active(&self, count: impl FnOnce(usize) -> usize) -> (Vec<usize>, usize) {
         let mut active: Vec<(u64, usize)> = (0..self.org.employee_count())
             .chain(HIRE_BASE..HIRE_BASE + self.state.hires)
-            .filter(|&i| self.is_active(i))
+            .filter(|&i| self.exists(i) && self.is_active(i))
             .map(|i| (hash(self.org.seed, &[LEAVER, i as u64]), i))
             .collect();
         let total = active.len();
