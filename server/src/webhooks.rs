@@ -98,8 +98,14 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         );
         domain::log(&state, &log(WebhookOutcome::Rejected, None)).await;
         return match signature {
-            None => text(StatusCode::UNAUTHORIZED, "missing signature"),
-            Some(_) => text(StatusCode::UNAUTHORIZED, "wrong signature"),
+            None => {
+                app::telemetry::webhook_received("", app::telemetry::webhook::UNSIGNED);
+                text(StatusCode::UNAUTHORIZED, "missing signature")
+            }
+            Some(_) => {
+                app::telemetry::webhook_received("", app::telemetry::webhook::BAD_SIGNATURE);
+                text(StatusCode::UNAUTHORIZED, "wrong signature")
+            }
         };
     };
     let Some(json) = payload.as_ref() else {

@@ -217,9 +217,18 @@ async fn people(state: &AppState, who: &Identity) -> BTreeMap<String, EmployeeRe
             );
         }
     }
-    all.into_values()
-        .map(|e| (e.remote_id.clone(), e))
-        .collect()
+    // Keyed by remote id; when an old source's row shares it with the new source's (after a switch),
+    // the person in the directory (active) is the one shown.
+    let mut by_remote: BTreeMap<String, EmployeeRecord> = BTreeMap::new();
+    for e in all.into_values() {
+        match by_remote.get(&e.remote_id) {
+            Some(kept) if kept.active >= e.active => {}
+            _ => {
+                by_remote.insert(e.remote_id.clone(), e);
+            }
+        }
+    }
+    by_remote
 }
 
 /// The directory in the shape of [`at_merge`].

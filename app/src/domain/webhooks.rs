@@ -212,9 +212,12 @@ pub async fn log(state: &AppState, r: &WebhookLogRecord) {
         (WebhookOutcome::Duplicate, _) => m::DUPLICATE,
         (WebhookOutcome::Ignored, _) => m::IGNORED,
         (WebhookOutcome::Failed, _) => m::FAILED,
-        (WebhookOutcome::Rejected, _) => m::BAD_SIGNATURE,
+        // Counted where the receiver knows whether the signature was missing or wrong.
+        (WebhookOutcome::Rejected, _) => "",
     };
-    crate::telemetry::webhook_received(&r.event, counted);
+    if !counted.is_empty() {
+        crate::telemetry::webhook_received(&r.event, counted);
+    }
     if let Err(e) = state.db.record_webhook(r).await {
         tracing::error!(error = %e, event = %r.event, "webhook log entry not stored");
     }
