@@ -17,6 +17,7 @@ pub async fn handle(state: &AppState, payload: &Value) -> Result<(), AppError> {
     let event = payload["hook"]["event"].as_str().unwrap_or_default();
     match event {
         "LinkedAccount.linked" => linked(state, payload).await,
+        "LinkedAccount.sync_completed" => sync_completed(state, payload).await,
         _ => {
             tracing::debug!(event, "webhook event ignored");
             Ok(())
@@ -69,5 +70,43 @@ async fn linked(state: &AppState, payload: &Value) -> Result<(), AppError> {
         Err(StoreError::Missing) => {}
         Err(e) => return Err(e.into()),
     }
+    Ok(())
+}
+
+/// `LinkedAccount.sync_completed`: Merge has new data for an account; if it is an organization's
+/// active connection, an incremental run is queued (once per event: the event is named by the
+/// latest `last_sync_finished` of its models, so a repeated delivery makes no second run).
+async fn sync_completed(state: &AppState, payload: &Value) -> Result<(), AppError> {
+    let Some(account_id) = payload["linked_account"]["id"].as_str() else {
+        tracing::warn!("LinkedAccount.sync_completed without an account id; ignored");
+        return Ok(());
+    };
+    let finished = payload["data"]["sync_status"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(|s| s["last_sync_finished"].as_str())
+        .max();
+    let Some(event_key) = finished else {
+        tracing::warn!(
+            linked_account = account_id,
+            "sync_completed without a sync time; ignored"
+        );
+        return Ok(());
+    };
+    let account = LinkedAccountId::from(account_id);
+    let active = state
+        .db
+        .active_connections()
+        .await?
+        .into_iter()
+        .find(|c| c.linked_account_id.as_ref() == Some(&account));
+    let Some(c) = active else {
+        // Not an active connection of ours (an inactive one, or another environment's account).
+        return Ok(());
+    };
+    crate::input::check("last_sync_finished", event_key)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    crate::domain::sync::triggers::on_sync_completed(state, &c.org_id, &c.id, event_key).await?;
     Ok(())
 }
