@@ -371,13 +371,13 @@ async fn a_run_killed_mid_way_resumes_from_its_checkpoints_in_a_new_process(back
     let after = employees_stream(state, &run).await;
     assert_eq!((after.pages, after.records, after.done), (30, 3_000, 1));
     assert_eq!(
-        second.lines_about(&run.id.to_string(), "sync run finished"),
+        second.lines_about(run.id.as_ref(), "sync run finished"),
         1,
         "{}",
         second.output()
     );
     assert_eq!(
-        second.lines_about(&run.id.to_string(), "watchdog: worker stopped beating"),
+        second.lines_about(run.id.as_ref(), "watchdog: worker stopped beating"),
         1
     );
     // Nobody lost, nobody twice: the directory is exactly the sandbox's listing.
