@@ -11,7 +11,8 @@
 //! carry the run id and its push number); a duplicate push fails on PostgreSQL and is ignored on
 //! SQLite (both are treated as "already there"); there is no limit across instances (the database
 //! allows one queued or running run per connection); long jobs have no lease (each run's fence,
-//! checked on every write, plus the heartbeat and the watchdog).
+//! checked on every write, plus the heartbeat and the watchdog); a worker's name must not be one a
+//! process that died recently still holds (ours are unique per process start).
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
@@ -148,6 +149,20 @@ pub struct EngineSettings {
     pub tick_seconds: u32,
 }
 
+/// How often an idle worker looks for jobs. apalis's storages otherwise wake an idle worker only
+/// at its heartbeat (30 s) or for a job pushed through the same handle: a job another process
+/// pushed (an instance's trigger, the test's activation), or the watchdog's push again, waited up
+/// to 30 s.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The sync worker's name in apalis's workers table: unique per process start. apalis refuses to
+/// register a name whose earlier holder still looks alive (it beat within its keep-alive), so a
+/// fixed name made the worker of a server restarted after `kill -9`, or of a second server on the
+/// same PostgreSQL, die at start with `WORKER_ALREADY_EXISTS`, and its runs were never picked up.
+fn worker_name() -> String {
+    format!("hris-sync-{}", uuid::Uuid::new_v4().simple())
+}
+
 /// Starts the workers and the tick; they stop when `shutdown` resolves.
 pub fn spawn(
     store: JobStore,
@@ -170,17 +185,18 @@ pub fn spawn(
         }
         if settings.workers > 0 {
             let workers = settings.workers;
+            let name = worker_name();
             monitor = match store {
-                JobStore::Sqlite(s) => monitor.register(move |i| {
-                    WorkerBuilder::new(format!("hris-sync-{i}"))
-                        .backend(s.clone())
+                JobStore::Sqlite(s) => monitor.register(move |restarts| {
+                    WorkerBuilder::new(format!("{name}-{restarts}"))
+                        .backend(s.clone().poll_with_interval(POLL_INTERVAL))
                         .data(state.clone())
                         .concurrency(workers)
                         .build(run_sync)
                 }),
-                JobStore::Postgres(s) => monitor.register(move |i| {
-                    WorkerBuilder::new(format!("hris-sync-{i}"))
-                        .backend(s.clone())
+                JobStore::Postgres(s) => monitor.register(move |restarts| {
+                    WorkerBuilder::new(format!("{name}-{restarts}"))
+                        .backend(s.clone().poll_with_interval(POLL_INTERVAL))
                         .data(state.clone())
                         .concurrency(workers)
                         .build(run_sync)

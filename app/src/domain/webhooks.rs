@@ -92,6 +92,8 @@ async fn sync_completed(state: &AppState, payload: &Value) -> Result<Handling, A
         .await?
         .into_iter()
         .find(|c| c.linked_account_id.as_deref() == Some(account_id));
+    crate::input::check("last_sync_finished", &finished)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     match active {
         Some(c) => {
             let done = super::sync::triggers::on_sync_completed(state, &c.org_id, &c.id, &finished)
