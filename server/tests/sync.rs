@@ -5,17 +5,18 @@
 mod common;
 mod support;
 
-use std::{collections::BTreeMap, time::Duration};
+use common::sync::{at_merge, in_directory, pending, run_pending, token};
+
+use std::time::Duration;
 
 use app::{
     auth::Identity,
     domain::{
         connections as conn,
-        sync::{engine, removals, schedule, triggers},
+        sync::{removals, schedule, triggers},
     },
     i18n::EN,
     model::ConnectionView,
-    provider::{collect_pages, AccountToken, PageQuery},
     state::AppState,
     storage::{
         DirectoryQuery, Fence, HoldState, RunOutcome, RunState, SyncMode, SyncRunRecord,
@@ -63,100 +64,6 @@ async fn active_connection(env: &common::TestEnv, who: &Identity, size: usize) -
     conn::activate(&env.state, who, &session.connection_id)
         .await
         .unwrap()
-}
-
-async fn pending(state: &AppState, c: &ConnectionView) -> SyncRunRecord {
-    state
-        .db
-        .pending_sync_run(&c.id)
-        .await
-        .unwrap()
-        .expect("a queued run")
-}
-
-/// Executes the connection's queued run to its end (resuming as a worker would).
-async fn run_pending(state: &AppState, c: &ConnectionView) -> SyncRunRecord {
-    let run = pending(state, c).await;
-    for _ in 0..10 {
-        match engine::execute(state, &run.id).await {
-            engine::Executed::Finished(_) => break,
-            engine::Executed::RetryAfter(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    state.db.sync_run(&run.id).await.unwrap().unwrap()
-}
-
-async fn token(state: &AppState, who: &Identity, c: &ConnectionView) -> AccountToken {
-    let record = state
-        .db
-        .connection(&who.org_id, &c.id)
-        .await
-        .unwrap()
-        .unwrap();
-    AccountToken::new(
-        state
-            .keyring
-            .open(record.account_token.as_ref().unwrap())
-            .unwrap(),
-    )
-}
-
-/// What Merge has now: remote id -> (work e-mail, status, deleted), read in full.
-async fn at_merge(
-    state: &AppState,
-    token: &AccountToken,
-) -> BTreeMap<String, (Option<String>, Option<String>, bool)> {
-    let q = PageQuery {
-        page_size: Some(100),
-        include_deleted_data: true,
-        ..PageQuery::default()
-    };
-    collect_pages(&q, |q| state.provider.employees(token, q))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            (
-                e.remote_id.clone().unwrap_or(e.id.clone()),
-                (
-                    e.work_email.clone(),
-                    e.employment_status.map(|s| s.as_str().to_string()),
-                    e.remote_was_deleted,
-                ),
-            )
-        })
-        .collect()
-}
-
-/// What the directory has: the same shape.
-async fn in_directory(
-    state: &AppState,
-    who: &Identity,
-) -> BTreeMap<String, (Option<String>, Option<String>, bool)> {
-    let mut all = BTreeMap::new();
-    let mut q = DirectoryQuery {
-        limit: 500,
-        include_inactive: true,
-        ..DirectoryQuery::default()
-    };
-    loop {
-        let page = state.db.employees_page(&who.org_id, &q).await.unwrap();
-        let Some(last) = page.last() else { break };
-        q.after = Some((last.modified_at, last.id.to_string()));
-        for e in page {
-            let previous = all.insert(
-                e.remote_id.clone(),
-                (e.work_email, e.employment_status, e.remote_was_deleted == 1),
-            );
-            assert!(
-                previous.is_none(),
-                "{} is in the directory twice",
-                e.remote_id
-            );
-        }
-    }
-    all
 }
 
 async fn activation_syncs_every_record_once_and_a_second_read_writes_nothing(backend: Backend) {

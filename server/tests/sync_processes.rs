@@ -9,6 +9,8 @@
 mod common;
 mod support;
 
+use common::sync::{at_merge, in_directory, token};
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::PathBuf,
@@ -28,9 +30,8 @@ use app::{
     },
     i18n::EN,
     model::ConnectionView,
-    provider::{collect_pages, AccountToken, PageQuery},
     state::AppState,
-    storage::{DirectoryQuery, RunOutcome, RunState, SyncMode, SyncRunRecord, SyncTrigger},
+    storage::{RunOutcome, RunState, SyncMode, SyncRunRecord, SyncTrigger},
 };
 use serde_json::json;
 use support::{Backend, SecEnv};
@@ -187,78 +188,6 @@ async fn activate(env: &common::TestEnv, who: &Identity) -> ConnectionView {
         .next()
         .unwrap();
     conn::activate(&env.state, who, &c.id).await.unwrap()
-}
-
-async fn token(state: &AppState, who: &Identity, c: &ConnectionView) -> AccountToken {
-    let record = state
-        .db
-        .connection(&who.org_id, &c.id)
-        .await
-        .unwrap()
-        .unwrap();
-    AccountToken::new(
-        state
-            .keyring
-            .open(record.account_token.as_ref().unwrap())
-            .unwrap(),
-    )
-}
-
-type Listing = BTreeMap<String, (Option<String>, Option<String>, bool)>;
-
-/// What Merge has now: remote id -> (work e-mail, status, deleted), read in full.
-async fn at_merge(state: &AppState, token: &AccountToken) -> Listing {
-    let q = PageQuery {
-        page_size: Some(100),
-        include_deleted_data: true,
-        ..PageQuery::default()
-    };
-    let all = collect_pages(&q, |q| state.provider.employees(token, q))
-        .await
-        .unwrap();
-    let n = all.len();
-    let listing: Listing = all
-        .into_iter()
-        .map(|e| {
-            (
-                e.remote_id.clone().unwrap_or(e.id.clone()),
-                (
-                    e.work_email.clone(),
-                    e.employment_status.map(|s| s.as_str().to_string()),
-                    e.remote_was_deleted,
-                ),
-            )
-        })
-        .collect();
-    assert_eq!(listing.len(), n, "the sandbox lists each employee once");
-    listing
-}
-
-/// What the directory has, in the same shape; nobody may be in it twice.
-async fn in_directory(state: &AppState, who: &Identity) -> Listing {
-    let mut all = BTreeMap::new();
-    let mut q = DirectoryQuery {
-        limit: 500,
-        include_inactive: true,
-        ..DirectoryQuery::default()
-    };
-    loop {
-        let page = state.db.employees_page(&who.org_id, &q).await.unwrap();
-        let Some(last) = page.last() else { break };
-        q.after = Some((last.modified_at, last.id.to_string()));
-        for e in page {
-            let previous = all.insert(
-                e.remote_id.clone(),
-                (e.work_email, e.employment_status, e.remote_was_deleted == 1),
-            );
-            assert!(
-                previous.is_none(),
-                "{} is in the directory twice",
-                e.remote_id
-            );
-        }
-    }
-    all
 }
 
 /// Polls `probe` every 50 ms until it answers, for at most `limit`.

@@ -9,6 +9,8 @@
 mod common;
 mod support;
 
+use common::sync::{at_merge, pending, run_pending, token, Listing};
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::Arc,
@@ -23,7 +25,7 @@ use app::{
     },
     i18n::EN,
     model::{ConnectionView, EmployeeId, HealthStatus},
-    provider::{collect_pages, AccountToken, MergeClient, PageQuery, RetryPolicy},
+    provider::{collect_pages, MergeClient, PageQuery, RetryPolicy},
     state::AppState,
     storage::{
         DirectoryQuery, EmployeeRecord, HoldState, RunOutcome, RunState, SyncMode, SyncRunRecord,
@@ -101,28 +103,6 @@ async fn synced_connection(
     (c, account)
 }
 
-async fn pending(state: &AppState, c: &ConnectionView) -> SyncRunRecord {
-    state
-        .db
-        .pending_sync_run(&c.id)
-        .await
-        .unwrap()
-        .expect("a queued run")
-}
-
-/// Executes the connection's queued run to its end, resuming as a worker would.
-async fn run_pending(state: &AppState, c: &ConnectionView) -> SyncRunRecord {
-    let run = pending(state, c).await;
-    for _ in 0..10 {
-        match engine::execute(state, &run.id).await {
-            engine::Executed::Finished(_) => break,
-            engine::Executed::RetryAfter(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    state.db.sync_run(&run.id).await.unwrap().unwrap()
-}
-
 /// Queues a run of `mode` (a manual trigger) and runs it.
 async fn run(
     state: &AppState,
@@ -154,47 +134,6 @@ fn with_sync(state: &AppState, f: impl FnOnce(&mut app::domain::sync::SyncSettin
     f(&mut settings.sync);
     s.settings = Arc::new(settings);
     s
-}
-
-async fn token(state: &AppState, who: &Identity, c: &ConnectionView) -> AccountToken {
-    let record = state
-        .db
-        .connection(&who.org_id, &c.id)
-        .await
-        .unwrap()
-        .unwrap();
-    AccountToken::new(
-        state
-            .keyring
-            .open(record.account_token.as_ref().unwrap())
-            .unwrap(),
-    )
-}
-
-/// What Merge has now, in full: remote id -> (work e-mail, status, deleted).
-type Listing = BTreeMap<String, (Option<String>, Option<String>, bool)>;
-
-async fn at_merge(state: &AppState, token: &AccountToken) -> Listing {
-    let q = PageQuery {
-        page_size: Some(100),
-        include_deleted_data: true,
-        ..PageQuery::default()
-    };
-    collect_pages(&q, |q| state.provider.employees(token, q))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            (
-                e.remote_id.clone().unwrap(),
-                (
-                    e.work_email.clone(),
-                    e.employment_status.map(|s| s.as_str().to_string()),
-                    e.remote_was_deleted,
-                ),
-            )
-        })
-        .collect()
 }
 
 /// Everyone in the organization's directory table (in or out), by remote id; fails on a duplicate.

@@ -660,13 +660,15 @@ impl Tx {
             }
         }
         if !touched.is_empty() {
+            // By (connection, Merge id) only: with the organization in the condition too, the
+            // planners may walk the (org, connection, remote id) index over all the connection's
+            // people on every page (quadratic in a full sync).
             let mut q = sqlx::query(sql!(
                 "UPDATE employees SET modified_at = $1
-                 WHERE org_id = $2 AND connection_id = $3 AND merge_id IN ({})",
-                placeholders(4, touched.len())
+                 WHERE connection_id = $2 AND merge_id IN ({})",
+                placeholders(3, touched.len())
             ))
             .bind(now)
-            .bind(org_id)
             .bind(connection_id);
             for id in &touched {
                 q = q.bind(*id);

@@ -5,6 +5,8 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+pub mod sync;
+
 use app::{
     auth::{dev::demo_identity, Identity},
     provider::{MergeClient, RetryPolicy},
