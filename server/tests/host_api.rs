@@ -159,32 +159,8 @@ async fn active_connection(
     size: usize,
     evolve: bool,
 ) -> ConnectionView {
-    let session = conn::start_direct(&env.state, who, "personio", "Personio")
-        .await
-        .unwrap();
-    let origin = env
-        .state
-        .db
-        .connection(&who.org_id, &session.connection_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .end_user_origin_id;
-    env.control(
-        reqwest::Method::PUT,
-        &format!("/organizations/{origin}"),
-        Some(json!({ "employees": size, "evolve": evolve })),
-    )
-    .await;
-    let public = env
-        .complete_link(&session.link_token, json!({ "integration": "personio" }))
-        .await;
-    conn::finish_link(&env.state, who, &session.connection_id, &public)
-        .await
-        .unwrap();
-    conn::activate(&env.state, who, &session.connection_id)
-        .await
-        .unwrap()
+    let id = common::sync::linked(env, who, size, evolve).await;
+    conn::activate(&env.state, who, &id).await.unwrap()
 }
 
 /// Executes the connection's queued run to its end (resuming as a worker would).

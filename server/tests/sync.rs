@@ -38,32 +38,8 @@ on_both_backends!(
 
 /// A direct connection of `size` employees, linked and activated (activation queues a full run).
 async fn active_connection(env: &common::TestEnv, who: &Identity, size: usize) -> ConnectionView {
-    let session = conn::start_direct(&env.state, who, "personio", "Personio")
-        .await
-        .unwrap();
-    let origin = env
-        .state
-        .db
-        .connection(&who.org_id, &session.connection_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .end_user_origin_id;
-    env.control(
-        reqwest::Method::PUT,
-        &format!("/organizations/{origin}"),
-        Some(json!({ "employees": size })),
-    )
-    .await;
-    let public = env
-        .complete_link(&session.link_token, json!({ "integration": "personio" }))
-        .await;
-    conn::finish_link(&env.state, who, &session.connection_id, &public)
-        .await
-        .unwrap();
-    conn::activate(&env.state, who, &session.connection_id)
-        .await
-        .unwrap()
+    let id = common::sync::linked(env, who, size, true).await;
+    conn::activate(&env.state, who, &id).await.unwrap()
 }
 
 async fn activation_syncs_every_record_once_and_a_second_read_writes_nothing(backend: Backend) {

@@ -142,39 +142,17 @@ async fn linked_connection(
     size: usize,
     evolve: bool,
 ) -> (String, String) {
-    let session = conn::start_direct(&env.state, who, "personio", "Personio")
-        .await
-        .unwrap();
-    let origin = env
-        .state
-        .db
-        .connection(&who.org_id, &session.connection_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .end_user_origin_id;
-    env.control(
-        reqwest::Method::PUT,
-        &format!("/organizations/{origin}"),
-        Some(json!({ "employees": size, "evolve": evolve })),
-    )
-    .await;
-    let public = env
-        .complete_link(&session.link_token, json!({ "integration": "personio" }))
-        .await;
-    conn::finish_link(&env.state, who, &session.connection_id, &public)
-        .await
-        .unwrap();
+    let id = common::sync::linked(env, who, size, evolve).await;
     let account = env
         .state
         .db
-        .connection(&who.org_id, &session.connection_id)
+        .connection(&who.org_id, &id)
         .await
         .unwrap()
         .unwrap()
         .linked_account_id
         .unwrap();
-    (session.connection_id.to_string(), account.to_string())
+    (id.to_string(), account.to_string())
 }
 
 async fn activate(env: &common::TestEnv, who: &Identity) -> ConnectionView {

@@ -108,3 +108,41 @@ pub async fn in_directory(state: &AppState, who: &Identity) -> Listing {
     }
     all
 }
+
+/// A direct Personio connection whose sandbox organization has `size` employees (frozen unless
+/// `evolve`), linked through the Link dialog as a person would; not active yet.
+pub async fn linked(
+    env: &super::TestEnv,
+    who: &Identity,
+    size: usize,
+    evolve: bool,
+) -> app::model::ConnectionId {
+    use app::domain::connections as conn;
+    let session = conn::start_direct(&env.state, who, "personio", "Personio")
+        .await
+        .unwrap();
+    let origin = env
+        .state
+        .db
+        .connection(&who.org_id, &session.connection_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .end_user_origin_id;
+    env.control(
+        reqwest::Method::PUT,
+        &format!("/organizations/{origin}"),
+        Some(serde_json::json!({ "employees": size, "evolve": evolve })),
+    )
+    .await;
+    let public = env
+        .complete_link(
+            &session.link_token,
+            serde_json::json!({ "integration": "personio" }),
+        )
+        .await;
+    conn::finish_link(&env.state, who, &session.connection_id, &public)
+        .await
+        .unwrap();
+    session.connection_id
+}
