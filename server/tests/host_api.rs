@@ -195,29 +195,12 @@ async fn synced(
 }
 
 async fn account_token(state: &AppState, who: &Identity, c: &ConnectionView) -> AccountToken {
-    let record = state
-        .db
-        .connection(&who.org_id, &c.id)
-        .await
-        .unwrap()
-        .unwrap();
-    AccountToken::new(
-        state
-            .keyring
-            .open(record.account_token.as_ref().unwrap())
-            .unwrap(),
-    )
+    common::sync::token(state, who, c).await
 }
 
 async fn linked_account(state: &AppState, who: &Identity, c: &ConnectionView) -> String {
-    state
-        .db
-        .connection(&who.org_id, &c.id)
+    common::sync::account_of(state, who, &c.id)
         .await
-        .unwrap()
-        .unwrap()
-        .linked_account_id
-        .unwrap()
         .to_string()
 }
 

@@ -144,14 +144,7 @@ async fn an_incremental_run_brings_the_hr_systems_changes(backend: Backend) {
     let state = &state;
     let c = active_connection(&env.env, &who, 300).await;
     run_pending(state, &c).await;
-    let account = state
-        .db
-        .connection(&who.org_id, &c.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .linked_account_id
-        .unwrap();
+    let account = common::sync::account_of(state, &who, &c.id).await;
     // The HR system changes: a sync at Merge modifies, terminates, deletes and hires.
     env.env
         .control(
@@ -265,14 +258,7 @@ async fn the_safety_brake_holds_mass_removals_until_an_admin_applies_them(backen
     let (state, who) = (&env.env.state, env.env.admin("org-sync-5").await);
     let c = active_connection(&env.env, &who, 200).await;
     run_pending(state, &c).await;
-    let account = state
-        .db
-        .connection(&who.org_id, &c.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .linked_account_id
-        .unwrap();
+    let account = common::sync::account_of(state, &who, &c.id).await;
     // Several syncs at Merge: terminations and deletions pile up.
     for _ in 0..6 {
         env.env
@@ -358,14 +344,7 @@ async fn merges_sync_completed_webhook_queues_one_incremental_run(backend: Backe
     let (state, who) = (&env.env.state, env.env.admin("org-sync-7").await);
     let c = active_connection(&env.env, &who, 40).await;
     run_pending(state, &c).await;
-    let account = state
-        .db
-        .connection(&who.org_id, &c.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .linked_account_id
-        .unwrap();
+    let account = common::sync::account_of(state, &who, &c.id).await;
     let payload = json!({
         "hook": { "id": "h-1", "event": "LinkedAccount.sync_completed", "target": "x" },
         "linked_account": { "id": account.as_str() },

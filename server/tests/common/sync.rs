@@ -146,3 +146,19 @@ pub async fn linked(
         .unwrap();
     session.connection_id
 }
+
+/// The connection's linked account at the sandbox.
+pub async fn account_of(
+    state: &AppState,
+    who: &Identity,
+    id: &app::model::ConnectionId,
+) -> app::model::LinkedAccountId {
+    state
+        .db
+        .connection(&who.org_id, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .linked_account_id
+        .unwrap()
+}
