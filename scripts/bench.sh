@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/machine.sh
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 mkdir -p bench
 log=bench/build.log
@@ -62,26 +63,6 @@ start_server() {
   pids+=($server_pid)
   wait_for "$work/server.out" "listening on"
   base=$(grep -o 'listening on http://[^ ]*' "$work/server.out" | cut -d' ' -f3)
-}
-
-machine() {
-  local commit dirty=""
-  commit=$(git rev-parse --short HEAD)
-  git diff --quiet HEAD -- . ':!bench/results.md' 2>/dev/null || dirty=" (with uncommitted changes)"
-  echo "## Machine"
-  echo
-  echo "| what | value |"
-  echo "|---|---|"
-  echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
-  echo "| git commit | $commit$dirty |"
-  echo "| cpu | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) |"
-  echo "| cores | $(nproc) |"
-  echo "| memory | $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) |"
-  echo "| os | $(. /etc/os-release && echo "$PRETTY_NAME"), Linux $(uname -r) |"
-  echo "| chromium | $(/usr/bin/chromium --version 2>/dev/null | head -1) |"
-  echo "| rustc | $(rustc --version) |"
-  echo "| load average at start (1 / 5 / 15 min) | $(cut -d' ' -f1-3 /proc/loadavg) |"
-  echo
 }
 
 sync_section() {

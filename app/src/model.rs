@@ -277,6 +277,26 @@ pub struct ConnectionView {
     pub created_at: String,
 }
 
+/// An active connection that stopped working, as its banner says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthAlert {
+    pub connection_id: ConnectionId,
+    pub name: String,
+    pub health: HealthStatus,
+    /// "Personio Germany stopped working at 3 Dec 2026, 14:02 UTC." in the reader's language.
+    pub headline: String,
+    /// What the last check found, and what to do about it.
+    pub reason: String,
+}
+
+/// The banners of the organization's active connections that stopped working, and how often the
+/// page asks again (the health watch's interval, within 5 to 60 seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthAlerts {
+    pub alerts: Vec<HealthAlert>,
+    pub poll_seconds: u32,
+}
+
 /// A Link session the browser can open: the connection it belongs to and a single-use link token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkSession {
@@ -399,6 +419,10 @@ pub enum AuditAction {
     ConnectionAddedManually,
     #[strum(serialize = "connection.token_replaced")]
     ConnectionTokenReplaced,
+    /// The health watch found that an active connection stopped working, or works again
+    /// (outcome: the new health).
+    #[strum(serialize = "connection.health_changed")]
+    ConnectionHealthChanged,
     #[strum(serialize = "magic_link.issued")]
     MagicLinkIssued,
     #[strum(serialize = "magic_link.revoked")]

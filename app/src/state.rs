@@ -34,6 +34,8 @@ pub struct Settings {
     /// Keys Merge's webhooks may be signed with (any of them verifies; several allow rotation).
     pub webhook_keys: Vec<String>,
     pub sync: crate::domain::sync::SyncSettings,
+    /// How often the health watch tests each active connection (`HRIS_HEALTH_INTERVAL_MINUTES`).
+    pub health_interval: Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -52,6 +54,7 @@ impl fmt::Debug for Settings {
                 &format!("<{} redacted>", self.webhook_keys.len()),
             )
             .field("sync", &self.sync)
+            .field("health_interval", &self.health_interval)
             .finish()
     }
 }

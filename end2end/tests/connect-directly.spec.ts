@@ -10,34 +10,10 @@ import {
   menuAction,
   linkFrame,
   completeLink,
+  startConnect,
+  connect,
+  accountIdOf,
 } from "./fixtures";
-import type { Page } from "@playwright/test";
-
-/** Connect → name → Create name → Continue on merge.dev; returns with the Link dialog open. */
-async function startConnect(page: Page, system: string, name?: string) {
-  await page
-    .getByRole("listitem")
-    .filter({ hasText: system })
-    .getByRole("button", { name: "Connect", exact: true })
-    .click();
-  const dialog = page.getByRole("dialog", { name: `Connect ${system}` });
-  await expect(dialog.getByLabel("Connection name")).toHaveValue(system);
-  if (name !== undefined) await dialog.getByLabel("Connection name").fill(name);
-  await dialog.getByRole("button", { name: "Create name" }).click();
-  await dialog.getByRole("button", { name: "Continue on merge.dev" }).click();
-}
-
-async function connect(page: Page, system: string, name: string) {
-  await startConnect(page, system, name);
-  await completeLink(page);
-  await expect(page.getByRole("status")).toHaveText(`${name} is connected.`);
-  await expect(connectionItem(page, name)).toContainText("Healthy");
-}
-
-async function accountIdOf(page: Page, name: string) {
-  const text = await connectionItem(page, name).getByText("Account ID:").innerText();
-  return text.replace("Account ID:", "").trim();
-}
 
 test.afterEach(async () => {
   await sandbox("DELETE", "/faults");

@@ -1,7 +1,10 @@
 // Shared fixtures: every page a spec visits is scanned with axe (WCAG 2.1 AA) after each navigation
 // and at the end of the test; any violation fails the test.
 import AxeBuilder from "@axe-core/playwright";
-import { test as base, expect, type Browser, type Page } from "@playwright/test";
+import { test as base, expect, type Browser, type FrameLocator, type Page } from "@playwright/test";
+
+/** Where a flow runs: the page itself, or the widget's iframe inside the admin shell. */
+export type Scope = Page | FrameLocator;
 
 export async function expectAccessible(page: Page) {
   await page.waitForLoadState("load");
@@ -59,7 +62,7 @@ export async function sandbox(method: string, path: string, body?: unknown) {
   return text ? JSON.parse(text) : null;
 }
 
-export async function turnHrisOn(page: Page) {
+export async function turnHrisOn(page: Scope) {
   const toggle = page.getByRole("switch", { name: "HRIS Integration" });
   if ((await toggle.getAttribute("aria-checked")) !== "true") await toggle.click();
   await expect(toggle).toHaveAttribute("aria-checked", "true");
@@ -67,25 +70,25 @@ export async function turnHrisOn(page: Page) {
 }
 
 /** The entry of a connection in a list, by its name. */
-export function connectionItem(page: Page, name: string) {
+export function connectionItem(page: Scope, name: string) {
   return page.getByRole("listitem").filter({ has: page.getByRole("heading", { name, exact: true }) });
 }
 
 /** Opens a connection's ">" menu and picks an entry. */
-export async function menuAction(page: Page, name: string, action: string) {
+export async function menuAction(page: Scope, name: string, action: string) {
   const item = connectionItem(page, name);
   await item.getByRole("button", { name: `Actions for ${name}` }).click();
   await item.getByRole("button", { name: action, exact: true }).click();
 }
 
 /** The sandbox's Merge Link dialog, in its iframe. */
-export function linkFrame(page: Page) {
+export function linkFrame(page: Scope) {
   return page.frameLocator('iframe[title="Connect your HR system"]');
 }
 
 /** Goes through the sandbox's Merge Link dialog as a person: consent, sign in, Done. */
 export async function completeLink(
-  page: Page,
+  page: Scope,
   opts: { relink?: boolean; tenant?: string; password?: string } = {},
 ) {
   const f = linkFrame(page);
@@ -99,6 +102,34 @@ export async function completeLink(
   await expect(f.getByRole("heading", { name: "Connected" })).toBeVisible();
   await f.getByRole("button", { name: "Done" }).click();
   await expect(page.locator('iframe[title="Connect your HR system"]')).toHaveCount(0);
+}
+
+// Connect directly, as an admin does it.
+
+/** Connect → name → Create name → Continue on merge.dev; returns with the Link dialog open. */
+export async function startConnect(page: Scope, system: string, name?: string) {
+  await page
+    .getByRole("listitem")
+    .filter({ hasText: system })
+    .getByRole("button", { name: "Connect", exact: true })
+    .click();
+  const dialog = page.getByRole("dialog", { name: `Connect ${system}` });
+  await expect(dialog.getByLabel("Connection name")).toHaveValue(system);
+  if (name !== undefined) await dialog.getByLabel("Connection name").fill(name);
+  await dialog.getByRole("button", { name: "Create name" }).click();
+  await dialog.getByRole("button", { name: "Continue on merge.dev" }).click();
+}
+
+export async function connect(page: Scope, system: string, name: string) {
+  await startConnect(page, system, name);
+  await completeLink(page);
+  await expect(page.getByRole("status")).toHaveText(`${name} is connected.`);
+  await expect(connectionItem(page, name)).toContainText("Healthy");
+}
+
+export async function accountIdOf(page: Scope, name: string) {
+  const text = await connectionItem(page, name).getByText("Account ID:").innerText();
+  return text.replace("Account ID:", "").trim();
 }
 
 // Manual setup: the service desk and the customer (both with script, whatever the project says).

@@ -8,7 +8,8 @@
 //!   `startup::serve_http`) at several concurrencies, beside a plain axum JSON handler returning
 //!   the same JSON, served the same way in the same process and run: throughput, p50 / p99;
 //! - **cold start**: the release `server` program started on a fresh SQLite (and PostgreSQL)
-//!   database until `/readyz` answers 200, migrations included: median of N.
+//!   database until `/readyz` answers 200, migrations included: median of N;
+//! - with `--soak <seconds>`, only the **soak** (`soak.rs`, scripts/soak.sh).
 //!
 //! The database of render and load is SQLite (the embedded default); the Merge sandbox runs as its
 //! own program (`--sandbox`).
@@ -34,6 +35,8 @@ use tower::ServiceExt;
 
 use server::{config::Config, startup};
 
+mod soak;
+
 /// What to measure and with what (`hris-bench --help`).
 #[derive(Debug)]
 struct Args {
@@ -49,6 +52,10 @@ struct Args {
     seconds: u64,
     concurrency: Vec<usize>,
     starts: usize,
+    /// Run the soak instead (`--soak <seconds per backend>`).
+    soak: Option<u64>,
+    /// Admins of the soak, each in an organization of its own.
+    admins: usize,
 }
 
 impl Args {
@@ -72,6 +79,10 @@ impl Args {
                 .value_delimiter(',').value_parser(value_parser!(usize)).help("Concurrencies of the load runs"))
             .arg(Arg::new("starts").long("starts").default_value("5")
                 .value_parser(value_parser!(usize)).help("Cold starts per database"))
+            .arg(Arg::new("soak").long("soak").value_parser(value_parser!(u64))
+                .help("Only the soak: seconds of load per backend (scripts/soak.sh)"))
+            .arg(Arg::new("admins").long("admins").default_value("64")
+                .value_parser(value_parser!(usize)).help("Concurrent admins of the soak"))
             .get_matches();
         Args {
             sandbox: m.get_one::<String>("sandbox").cloned().unwrap_or_default(),
@@ -91,6 +102,8 @@ impl Args {
                 .map(|v| v.copied().collect())
                 .unwrap_or_default(),
             starts: *m.get_one("starts").unwrap_or(&5),
+            soak: m.get_one("soak").copied(),
+            admins: *m.get_one("admins").unwrap_or(&64),
         }
     }
 }
@@ -161,8 +174,12 @@ async fn main() {
         .with_writer(std::io::sink)
         .init();
 
+    if let Some(seconds) = args.soak {
+        soak::run(&args, Duration::from_secs(seconds)).await;
+        return;
+    }
     let data = tempdir("hris-bench");
-    let env = Env::start(&args, &data).await;
+    let env = Env::start(&args, &data, None).await;
     render(&env, args.renders).await;
     load(&env, &args).await;
     env.db_close().await;
@@ -185,9 +202,11 @@ struct Env {
 }
 
 impl Env {
-    async fn start(args: &Args, data: &std::path::Path) -> Env {
+    /// The app on `database_url` (SQLite in `data` when `None`), with the bench's admin signed in
+    /// and three connections linked, the first active.
+    async fn start(args: &Args, data: &std::path::Path, database_url: Option<&str>) -> Env {
         let sandbox = args.sandbox.trim_end_matches('/');
-        let vars: HashMap<&str, String> = [
+        let mut vars: HashMap<&str, String> = [
             ("HRIS_DATA_DIR", data.display().to_string()),
             ("HRIS_BIND_ADDR", "127.0.0.1:0".into()),
             ("MERGE_API_BASE_URL", format!("{sandbox}/api")),
@@ -196,6 +215,9 @@ impl Env {
             ("LEPTOS_SITE_ROOT", args.site_root.clone()),
         ]
         .into();
+        if let Some(url) = database_url {
+            vars.insert("DATABASE_URL", url.to_string());
+        }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("bench configuration");
         let prepared = startup::prepare(&config).await.expect("server start");
         drop(prepared.listener);
@@ -206,24 +228,7 @@ impl Env {
             router,
             cookie: String::new(),
         };
-        let res = env
-            .call(
-                Method::POST,
-                "/api/session/dev_sign_in",
-                "user_id=alice&organization=Bench",
-            )
-            .await;
-        let cookie = res
-            .headers
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .expect("dev sign-in sets a cookie")
-            .to_string();
-        env.cookie = cookie;
-        env.ok::<serde_json::Value>(Method::POST, "/api/hris/set_enabled", "enabled=true")
-            .await;
-        let http = reqwest::Client::new();
+        env.cookie = env.sign_in("Bench").await;
         for (i, (slug, name)) in [
             ("personio", "Personio"),
             ("bamboohr", "BambooHR"),
@@ -232,38 +237,10 @@ impl Env {
         .into_iter()
         .enumerate()
         {
-            let session: serde_json::Value = env
-                .ok(
-                    Method::POST,
-                    "/api/connections/start",
-                    &format!("slug={slug}&name={name}"),
-                )
-                .await;
-            let (id, link_token) = (
-                session["connection_id"].as_str().expect("connection id"),
-                session["link_token"].as_str().expect("link token"),
-            );
-            let done: serde_json::Value = http
-                .post(format!(
-                    "{sandbox}/sandbox/link-tokens/{link_token}/complete"
-                ))
-                .json(&serde_json::json!({ "integration": slug }))
-                .send()
-                .await
-                .and_then(|r| r.error_for_status())
-                .expect("sandbox completes the link")
-                .json()
-                .await
-                .expect("sandbox answer");
-            let public = done["public_token"].as_str().expect("public token");
-            env.ok::<serde_json::Value>(
-                Method::POST,
-                "/api/connections/finish_link",
-                &format!("id={id}&public_token={public}"),
-            )
-            .await;
+            let id = env.link(&env.cookie, sandbox, slug, name).await;
             if i == 0 {
                 env.ok::<serde_json::Value>(
+                    &env.cookie,
                     Method::POST,
                     "/api/connections/activate",
                     &format!("id={id}"),
@@ -274,10 +251,74 @@ impl Env {
         env
     }
 
+    /// An admin signed in to a demo organization of its own, with the integration on: the cookie.
+    async fn sign_in(&self, organization: &str) -> String {
+        let res = self
+            .call_as(
+                "",
+                Method::POST,
+                "/api/session/dev_sign_in",
+                &format!("user_id=alice&organization={organization}"),
+            )
+            .await;
+        let cookie = res
+            .headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("dev sign-in sets a cookie")
+            .to_string();
+        self.ok::<serde_json::Value>(&cookie, Method::POST, "/api/hris/set_enabled", "enabled=true")
+            .await;
+        cookie
+    }
+
+    /// Connects `slug` as the admin of `cookie` does (start, Merge Link in the sandbox, finish):
+    /// the new connection's id.
+    async fn link(&self, cookie: &str, sandbox: &str, slug: &str, name: &str) -> String {
+        let session: serde_json::Value = self
+            .ok(
+                cookie,
+                Method::POST,
+                "/api/connections/start",
+                &format!("slug={slug}&name={name}"),
+            )
+            .await;
+        let (id, link_token) = (
+            session["connection_id"].as_str().expect("connection id"),
+            session["link_token"].as_str().expect("link token"),
+        );
+        let done: serde_json::Value = reqwest::Client::new()
+            .post(format!(
+                "{sandbox}/sandbox/link-tokens/{link_token}/complete"
+            ))
+            .json(&serde_json::json!({ "integration": slug }))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("sandbox completes the link")
+            .json()
+            .await
+            .expect("sandbox answer");
+        let public = done["public_token"].as_str().expect("public token");
+        self.ok::<serde_json::Value>(
+            cookie,
+            Method::POST,
+            "/api/connections/finish_link",
+            &format!("id={id}&public_token={public}"),
+        )
+        .await;
+        id.to_string()
+    }
+
     async fn call(&self, method: Method, path: &str, form: &str) -> Response {
+        self.call_as(&self.cookie, method, path, form).await
+    }
+
+    async fn call_as(&self, cookie: &str, method: Method, path: &str, form: &str) -> Response {
         let mut req = Request::builder().method(method.clone()).uri(path);
-        if !self.cookie.is_empty() {
-            req = req.header(header::COOKIE, &self.cookie);
+        if !cookie.is_empty() {
+            req = req.header(header::COOKIE, cookie);
         }
         if method == Method::POST {
             req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
@@ -302,11 +343,12 @@ impl Env {
     /// A call that must succeed (the setup cannot go on otherwise), its JSON answer.
     async fn ok<T: serde::de::DeserializeOwned>(
         &self,
+        cookie: &str,
         method: Method,
         path: &str,
         form: &str,
     ) -> T {
-        let res = self.call(method, path, form).await;
+        let res = self.call_as(cookie, method, path, form).await;
         if !res.status.is_success() {
             panic!(
                 "{path}: {} {}",

@@ -57,6 +57,7 @@ pub const VARIABLES: &[(&str, VarDefault, &str)] = &[
     ("HRIS_SYNC_MAX_DEACTIVATE_PERCENT", Value("10"), "Safety brake: a run that would deactivate more than this share of active employees holds the deactivations for an admin."),
     ("HRIS_SYNC_LEASE_SECONDS", Value("120"), "A running sync whose worker has not written for this long is taken over by another worker."),
     ("HRIS_SYNC_RETRY_SECONDS", Value("30"), "The first wait before a sync that failed for now resumes from its checkpoint (it doubles each attempt)."),
+    ("HRIS_HEALTH_INTERVAL_MINUTES", Value("60"), "How often each active connection is tested in the background, once per interval across all instances (fractions allowed, e.g. 0.1)."),
     ("HRIS_HOST_WEBHOOK_URL", Described("(none)"), "Where to POST the signed directory.changed event after a sync changed the directory."),
     ("HRIS_HOST_WEBHOOK_SECRET", Described("(none; required with the URL)"), "HMAC-SHA256 key that signs directory.changed (X-Hris-Webhook-Signature: base64url of the body's HMAC)."),
     ("HRIS_LOG_FORMAT", Value("text"), "text or json."),
@@ -172,6 +173,8 @@ pub struct Config {
     pub sync_workers: usize,
     pub sync_tick_seconds: u32,
     pub sync: app::domain::sync::SyncSettings,
+    /// How often the health watch tests each active connection.
+    pub health_interval: Duration,
     /// Where `GET /metrics` is served; `None`: nowhere (and no metrics are kept).
     pub metrics_addr: Option<SocketAddr>,
 }
@@ -204,6 +207,7 @@ impl std::fmt::Debug for Config {
             .field("sync_workers", &self.sync_workers)
             .field("sync_tick_seconds", &self.sync_tick_seconds)
             .field("sync", &self.sync)
+            .field("health_interval", &self.health_interval)
             .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
@@ -558,6 +562,21 @@ impl Config {
             host_webhook,
             ..app::domain::sync::SyncSettings::default()
         };
+        let health_interval = match get("HRIS_HEALTH_INTERVAL_MINUTES") {
+            None => Duration::from_secs(3600),
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|m| (0.05..=10_080.0).contains(m))
+                .map(|m| Duration::from_secs_f64(m * 60.0))
+                .ok_or_else(|| {
+                    err(
+                        "HRIS_HEALTH_INTERVAL_MINUTES",
+                        format!("expected a number of minutes from 0.05 to 10080, got {v:?}"),
+                    )
+                })?,
+        };
         let metrics_addr = match get("HRIS_METRICS_ADDR") {
             Some(_) => Some(parse_addr(&get, "HRIS_METRICS_ADDR", "127.0.0.1:9100")?),
             None => None,
@@ -566,6 +585,7 @@ impl Config {
             sync_workers,
             sync_tick_seconds,
             sync,
+            health_interval,
             production,
             bind_addr,
             public_url,
@@ -609,6 +629,7 @@ impl Config {
             link_script_url: provider.link_script_url,
             webhook_keys,
             sync: self.sync.clone(),
+            health_interval: self.health_interval,
         }
     }
 }

@@ -3,9 +3,13 @@
 //!
 //! - `SyncJob` runs one sync run (`app::domain::sync::engine::execute`); `HRIS_SYNC_WORKERS` of them
 //!   at once per instance (0: a web-only instance that still enqueues).
+//! - `HealthJob` tests one active connection (`app::domain::health_watch::check`), on the same
+//!   workers' instances.
 //! - The tick (apalis-cron, every `HRIS_SYNC_TICK_SECONDS`) calls the schedule: polls and full syncs
 //!   are keyed by period in `sync_runs`, so N instances ticking together make one run; the watchdog
-//!   in the same tick pushes runs nothing started and takes over runs whose worker died.
+//!   in the same tick pushes runs nothing started and takes over runs whose worker died. The same
+//!   tick claims the health watch's checks (one per connection and interval, in the database) and
+//!   pushes them as `HealthJob`s.
 //!
 //! apalis's gaps, closed here and in `app::domain::sync`: idempotency keys are unique forever (ours
 //! carry the run id and its push number); a duplicate push fails on PostgreSQL and is ignored on
@@ -19,8 +23,11 @@ use std::{str::FromStr, sync::Arc, time::Duration};
 use apalis::prelude::*;
 use apalis_cron::{CronScheduler, Tick};
 use app::{
-    domain::sync::{engine, schedule, QueueError, SyncQueue},
-    model::SyncRunId,
+    domain::{
+        health_watch::{self, HealthQueue},
+        sync::{engine, schedule, QueueError, SyncQueue},
+    },
+    model::{ConnectionId, OrganizationId, SyncRunId},
     state::AppState,
     storage::Backend as DbBackend,
 };
@@ -32,11 +39,25 @@ pub struct SyncJob {
     pub run_id: SyncRunId,
 }
 
-/// The engine's storage for sync jobs.
+/// The job: test this connection (the health watch's check of one interval).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HealthJob {
+    pub org_id: OrganizationId,
+    pub connection_id: ConnectionId,
+    pub period: i64,
+}
+
+/// The engine's storage: one queue per job type, in the same tables.
 #[derive(Clone)]
 pub enum JobStore {
-    Sqlite(apalis_sqlite::SqliteStorage<SyncJob>),
-    Postgres(apalis_postgres::PostgresStorage<SyncJob>),
+    Sqlite {
+        sync: apalis_sqlite::SqliteStorage<SyncJob>,
+        health: apalis_sqlite::SqliteStorage<HealthJob>,
+    },
+    Postgres {
+        sync: apalis_postgres::PostgresStorage<SyncJob>,
+        health: apalis_postgres::PostgresStorage<HealthJob>,
+    },
 }
 
 impl JobStore {
@@ -71,7 +92,10 @@ impl JobStore {
                 apalis_sqlite::SqliteStorage::setup(&pool)
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(JobStore::Sqlite(apalis_sqlite::SqliteStorage::new(&pool)))
+                Ok(JobStore::Sqlite {
+                    sync: apalis_sqlite::SqliteStorage::new(&pool),
+                    health: apalis_sqlite::SqliteStorage::new(&pool),
+                })
             }
             DbBackend::Postgres => {
                 let pool = sqlx::postgres::PgPoolOptions::new()
@@ -82,9 +106,10 @@ impl JobStore {
                 apalis_postgres::PostgresStorage::setup(&pool)
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(JobStore::Postgres(apalis_postgres::PostgresStorage::new(
-                    &pool,
-                )))
+                Ok(JobStore::Postgres {
+                    sync: apalis_postgres::PostgresStorage::new(&pool),
+                    health: apalis_postgres::PostgresStorage::new(&pool),
+                })
             }
         }
     }
@@ -107,15 +132,49 @@ impl SyncQueue for JobStore {
         .max_attempts(1)
         .build();
         let pushed = match self.clone() {
-            JobStore::Sqlite(mut s) => s.push_task(task).await.map_err(|e| e.to_string()),
-            JobStore::Postgres(mut s) => s.push_task(task).await.map_err(|e| e.to_string()),
+            JobStore::Sqlite { mut sync, .. } => sync.push_task(task).await.map_err(|e| e.to_string()),
+            JobStore::Postgres { mut sync, .. } => {
+                sync.push_task(task).await.map_err(|e| e.to_string())
+            }
         };
-        match pushed {
-            Ok(()) => Ok(()),
-            // PostgreSQL refuses a repeated key; SQLite ignores it: both mean "already there".
-            Err(e) if is_duplicate(&e) => Ok(()),
-            Err(e) => Err(QueueError(e)),
-        }
+        already_there_is_fine(pushed)
+    }
+}
+
+/// PostgreSQL refuses a repeated idempotency key; SQLite ignores it: both mean "already there".
+fn already_there_is_fine(pushed: Result<(), String>) -> Result<(), QueueError> {
+    match pushed {
+        Ok(()) => Ok(()),
+        Err(e) if is_duplicate(&e) => Ok(()),
+        Err(e) => Err(QueueError(e)),
+    }
+}
+
+#[async_trait::async_trait]
+impl HealthQueue for JobStore {
+    async fn push(
+        &self,
+        org_id: &OrganizationId,
+        connection: &ConnectionId,
+        period: i64,
+    ) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(HealthJob {
+            org_id: org_id.clone(),
+            connection_id: connection.clone(),
+            period,
+        })
+        .idempotency_key(format!("health:{connection}:{period}"))
+        .max_attempts(1)
+        .build();
+        let pushed = match self.clone() {
+            JobStore::Sqlite { mut health, .. } => {
+                health.push_task(task).await.map_err(|e| e.to_string())
+            }
+            JobStore::Postgres { mut health, .. } => {
+                health.push_task(task).await.map_err(|e| e.to_string())
+            }
+        };
+        already_there_is_fine(pushed)
     }
 }
 
@@ -133,11 +192,31 @@ async fn run_sync(job: SyncJob, state: Data<AppState>) -> Result<(), BoxDynError
     Ok(())
 }
 
-/// One tick of the schedule and the watchdog.
-async fn on_tick(_tick: Tick, state: Data<AppState>) -> Result<(), BoxDynError> {
-    let report = schedule::tick(&state, app::storage::now_ms()).await;
+/// Runs one health check: the watch's own rules decide (a failed check is a finding, not an error).
+async fn run_health(job: HealthJob, state: Data<AppState>) -> Result<(), BoxDynError> {
+    if let Err(e) = health_watch::check(&state, &job.org_id, &job.connection_id).await {
+        tracing::warn!(connection = %job.connection_id, error = %e, "health watch: check not recorded");
+    }
+    Ok(())
+}
+
+/// What the tick needs besides the app: where to push the health checks it claims.
+#[derive(Clone)]
+struct TickData {
+    state: AppState,
+    store: JobStore,
+}
+
+/// One tick of the schedule, the watchdog and the health watch.
+async fn on_tick(_tick: Tick, data: Data<TickData>) -> Result<(), BoxDynError> {
+    let now = app::storage::now_ms();
+    let report = schedule::tick(&data.state, now).await;
     if report != schedule::TickReport::default() {
         tracing::info!(?report, "sync schedule tick");
+    }
+    let checks = health_watch::tick(&data.state, &data.store, now).await;
+    if checks > 0 {
+        tracing::info!(checks, "health watch tick");
     }
     Ok(())
 }
@@ -175,32 +254,47 @@ pub fn spawn(
             .expect("a seconds schedule");
         let mut monitor = Monitor::new();
         {
-            let state = state.clone();
+            let data = TickData {
+                state: state.clone(),
+                store: store.clone(),
+            };
             monitor = monitor.register(move |_| {
                 WorkerBuilder::new("hris-sync-tick")
                     .backend(CronScheduler::new(schedule.clone()))
-                    .data(state.clone())
+                    .data(data.clone())
                     .build(on_tick)
             });
         }
         if settings.workers > 0 {
             let workers = settings.workers;
             let name = worker_name();
+            // One function per job type and backend: apalis's builder is typed by both.
+            macro_rules! workers {
+                ($sync:expr, $health:expr) => {{
+                    let (sync, health) = ($sync, $health);
+                    let (sync_state, health_state) = (state.clone(), state.clone());
+                    let sync_name = format!("{name}-sync");
+                    let health_name = format!("{name}-health");
+                    monitor
+                        .register(move |restarts| {
+                            WorkerBuilder::new(format!("{sync_name}-{restarts}"))
+                                .backend(sync.clone().poll_with_interval(POLL_INTERVAL))
+                                .data(sync_state.clone())
+                                .concurrency(workers)
+                                .build(run_sync)
+                        })
+                        .register(move |restarts| {
+                            WorkerBuilder::new(format!("{health_name}-{restarts}"))
+                                .backend(health.clone().poll_with_interval(POLL_INTERVAL))
+                                .data(health_state.clone())
+                                .concurrency(workers)
+                                .build(run_health)
+                        })
+                }};
+            }
             monitor = match store {
-                JobStore::Sqlite(s) => monitor.register(move |restarts| {
-                    WorkerBuilder::new(format!("{name}-{restarts}"))
-                        .backend(s.clone().poll_with_interval(POLL_INTERVAL))
-                        .data(state.clone())
-                        .concurrency(workers)
-                        .build(run_sync)
-                }),
-                JobStore::Postgres(s) => monitor.register(move |restarts| {
-                    WorkerBuilder::new(format!("{name}-{restarts}"))
-                        .backend(s.clone().poll_with_interval(POLL_INTERVAL))
-                        .data(state.clone())
-                        .concurrency(workers)
-                        .build(run_sync)
-                }),
+                JobStore::Sqlite { sync, health } => workers!(sync, health),
+                JobStore::Postgres { sync, health } => workers!(sync, health),
             };
         }
         if let Err(e) = monitor

@@ -22,3 +22,10 @@ pub async fn hris_timeline(page: u32) -> Result<crate::model::TimelinePage, AppE
     let caller = crate::auth::require(crate::model::Permission::ManageIntegrations)?;
     crate::domain::timeline::own(&caller.state, &caller.identity, page).await
 }
+
+/// The banners of the organization's active connections that stopped working.
+#[server(endpoint = "hris/health_alerts")]
+pub async fn load_health_alerts() -> Result<crate::model::HealthAlerts, AppError> {
+    let caller = crate::auth::require(crate::model::Permission::ManageIntegrations)?;
+    crate::domain::health_watch::alerts(&caller.state, &caller.identity).await
+}

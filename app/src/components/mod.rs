@@ -3,6 +3,7 @@
 pub mod connect;
 pub mod connections;
 pub mod frame;
+pub mod health_alerts;
 pub mod host;
 pub mod localized;
 pub mod merge_link;

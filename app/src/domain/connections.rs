@@ -570,7 +570,7 @@ pub(crate) async fn activate_in(
 
 /// Checks the connection the way Test Connection does: the linked account's status, then one
 /// record, which proves the token reads data. Returns the health, its finding and Merge's status.
-pub(crate) async fn probe(
+pub async fn probe(
     provider: &dyn crate::provider::HrisProvider,
     token: &AccountToken,
     c: &ConnectionRecord,

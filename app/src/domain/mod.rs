@@ -4,6 +4,7 @@
 pub mod connections;
 pub mod directory;
 pub mod health;
+pub mod health_watch;
 pub mod magic_links;
 pub mod organization;
 pub mod sync;

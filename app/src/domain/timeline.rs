@@ -49,7 +49,10 @@ fn entry(e: &AuditEvent, t: &Texts) -> TimelineEntry {
         action: e.action,
         actor: (e.actor.id.as_str() != SYSTEM_ACTOR).then(|| e.actor.name.clone()),
         subject: e.subject_name.clone(),
-        result: if e.action == AuditAction::ConnectionTested {
+        result: if matches!(
+            e.action,
+            AuditAction::ConnectionTested | AuditAction::ConnectionHealthChanged
+        ) {
             e.outcome.parse().ok().map(EntryResult::Health)
         } else if e.action == AuditAction::WebhookReplayed {
             e.outcome.parse().ok().map(EntryResult::Webhook)

@@ -241,6 +241,7 @@ pub const DE: Texts = Texts {
     replay_signature_not_valid: "Nicht erneut verarbeitbar: die Signatur war nicht gültig.",
     replay_body_not_kept: "Nicht erneut verarbeitbar: der Inhalt war zu groß, um ihn aufzubewahren.",
     replay_only_failed: "Nur fehlgeschlagene oder ignorierte Zustellungen lassen sich erneut verarbeiten.",
+    health_alerts_label: "Verbindungen, die nicht mehr funktionieren",
 
     tl_quoted: |name| format!("„{name}“"),
     tl_hris_enabled: |who| format!("{who} hat die HRIS-Integration eingeschaltet"),
@@ -277,8 +278,11 @@ pub const DE: Texts = Texts {
     tl_sync_kept: |who, name| format!("{who} hat alle behalten, die die Synchronisierung von {name} entfernt hätte"),
     tl_sync_switched: |who, name| format!("{who} hat die Quelle des Mitarbeiterverzeichnisses auf {name} umgestellt"),
     wh_with_reason: |outcome, reason| format!("{outcome}: {reason}"),
+    tl_health_restored: |who, name| format!("{who}: {name} funktioniert wieder"),
+    health_banner: |name, at| format!("{name} funktioniert seit {at} nicht mehr."),
 
     tl_tested: |who, name, result| format!("{who} hat {name} getestet: {result}"),
+    tl_health_broken: |who, name, result| format!("{who}: {name} funktioniert nicht mehr ({result})"),
     tl_webhook_replayed: |who, event, result| {
         format!("{who} hat eine Webhook-Zustellung erneut verarbeitet ({event}): {result}")
     },

@@ -237,6 +237,7 @@ pub const EN: Texts = Texts {
     replay_signature_not_valid: "Cannot be replayed: its signature was not valid.",
     replay_body_not_kept: "Cannot be replayed: its body was too large to keep.",
     replay_only_failed: "Only failed or ignored deliveries can be replayed.",
+    health_alerts_label: "Connections that stopped working",
 
     tl_quoted: |name| format!("“{name}”"),
     tl_hris_enabled: |who| format!("{who} turned the HRIS Integration on"),
@@ -271,8 +272,11 @@ pub const EN: Texts = Texts {
     tl_sync_kept: |who, name| format!("{who} kept everyone the sync of {name} would have removed"),
     tl_sync_switched: |who, name| format!("{who} switched the employee directory's source to {name}"),
     wh_with_reason: |outcome, reason| format!("{outcome}: {reason}"),
+    tl_health_restored: |who, name| format!("{who}: {name} works again"),
+    health_banner: |name, at| format!("{name} stopped working at {at}."),
 
     tl_tested: |who, name, result| format!("{who} tested {name}: {result}"),
+    tl_health_broken: |who, name, result| format!("{who}: {name} stopped working ({result})"),
     tl_webhook_replayed: |who, event, result| {
         format!("{who} replayed a webhook delivery ({event}): {result}")
     },

@@ -160,6 +160,8 @@ texts! {
         wh_r_not_json, wh_r_unknown_event, wh_r_missing_fields, wh_r_bad_input,
         wh_r_unknown_account, wh_r_temporary, wh_r_in_progress,
         wh_replay, replay_signature_not_valid, replay_body_not_kept, replay_only_failed,
+        /// The label of the banners of connections that stopped working.
+        health_alerts_label,
     }
     one {
         integration_for, dialog_connect, dialog_relink, dialog_finish, is_connected, now_active,
@@ -186,6 +188,10 @@ texts! {
         tl_deactivated, tl_deleted, tl_added_manually, tl_token_replaced,
         tl_sync_completed, tl_sync_failed, tl_sync_held, tl_sync_applied, tl_sync_kept,
         tl_sync_switched,
+        /// (actor, the connection's name in quotation marks): it works again.
+        tl_health_restored,
+        /// (the connection's name, when): the banner of an active connection that stopped working.
+        health_banner,
         /// (outcome, reason)
         wh_with_reason,
     }
@@ -198,6 +204,8 @@ texts! {
         tl_tested,
         /// (actor, the event type, the replay's result)
         tl_webhook_replayed,
+        /// (actor, the connection's name in quotation marks, its health now)
+        tl_health_broken,
     }
     number { name_too_long, retry_in, page_number }
 }
@@ -269,6 +277,12 @@ impl Texts {
             A::ConnectionDeleted => (self.tl_deleted)(actor, &name),
             A::ConnectionAddedManually => (self.tl_added_manually)(actor, &name),
             A::ConnectionTokenReplaced => (self.tl_token_replaced)(actor, &name),
+            A::ConnectionHealthChanged => match e.result {
+                Some(EntryResult::Health(crate::model::HealthStatus::Ok)) => {
+                    (self.tl_health_restored)(actor, &name)
+                }
+                _ => (self.tl_health_broken)(actor, &name, result),
+            },
             A::MagicLinkIssued => (self.tl_link_issued)(actor),
             A::MagicLinkRevoked => (self.tl_link_revoked)(actor),
             A::MagicLinkUsed => (self.tl_link_used)(actor),

@@ -13,6 +13,7 @@ use crate::{
         connect::{Directory, LinkDialog},
         connections::{ConnectionList, Panel, StatusLine},
         frame::Frame,
+        health_alerts::HealthAlerts,
         notice::{action_error, ErrorNotice, SignedOutNotice},
         other_systems::OtherSystemsForm,
         timeline::Timeline,
@@ -138,6 +139,7 @@ fn ConnectionsPanel() -> impl IntoView {
         })
     };
     view! {
+        <HealthAlerts refresh=Signal::derive(move || panel.actions.versions())/>
         <StatusLine/>
         <section class="card" aria-labelledby="connected-heading">
             <h2 id="connected-heading">{t.connected_heading}</h2>

@@ -24,6 +24,8 @@ pub struct ConnectionRecord {
     pub health_status: HealthStatus,
     pub health_detail: Option<String>,
     pub health_checked_at: Option<i64>,
+    /// When the health last changed to what it is now.
+    pub health_since: Option<i64>,
     pub provider_status: Option<String>,
     pub enabled: bool,
     pub created_at: i64,
@@ -49,6 +51,7 @@ struct Row {
     health_status: Parsed<HealthStatus>,
     health_detail: Option<String>,
     health_checked_at: Option<i64>,
+    health_since: Option<i64>,
     provider_status: Option<String>,
     enabled: i64,
     created_at: i64,
@@ -81,6 +84,7 @@ impl From<Row> for ConnectionRecord {
             health_status: r.health_status.0,
             health_detail: r.health_detail,
             health_checked_at: r.health_checked_at,
+            health_since: r.health_since,
             provider_status: r.provider_status,
             enabled: r.enabled != 0,
             created_at: r.created_at,
@@ -91,7 +95,7 @@ impl From<Row> for ConnectionRecord {
 
 const COLUMNS: &str = "id, org_id, kind, provider_slug, display_name, end_user_origin_id, linked_account_id,
     account_token_enc, account_token_key, account_token_last4, lifecycle, health_status, health_detail,
-    health_checked_at, provider_status, enabled, created_at, updated_at";
+    health_checked_at, health_since, provider_status, enabled, created_at, updated_at";
 
 /// What is known when a connection is first created.
 #[derive(Debug, Clone)]
@@ -149,6 +153,21 @@ impl Db {
         .into_iter()
         .map(Into::into)
         .collect())
+    }
+
+    /// Claims the health watch's `period` for an active connection: true for exactly one caller
+    /// per connection and period, whichever instance asks first.
+    pub async fn claim_health_watch(&self, id: &ConnectionId, period: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE connections SET health_watch_period = $1
+             WHERE id = $2 AND enabled = 1
+               AND (health_watch_period IS NULL OR health_watch_period < $1)",
+        )
+        .bind(period)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The organization's connections, oldest first.
@@ -323,6 +342,7 @@ impl Tx {
         one_row(
             sqlx::query(
                 "UPDATE connections SET health_status = $1, health_detail = $2, provider_status = $3,
+                    health_since = CASE WHEN health_status = $1 THEN health_since ELSE $4 END,
                     health_checked_at = $4, updated_at = $4
                  WHERE org_id = $5 AND id = $6",
             )

@@ -46,6 +46,11 @@ fn admin_url() -> String {
 
 impl SecEnv {
     pub async fn start(backend: Backend) -> SecEnv {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Like `start`, with more configuration variables.
+    pub async fn start_with(backend: Backend, more: &[(&str, String)]) -> SecEnv {
         let mut extra = vec![
             ("HRIS_HOST_TOKEN_SECRET", HOST_SECRET.to_string()),
             ("HRIS_HOST_TOKEN_ISSUER", HOST_ISSUER.to_string()),
@@ -71,6 +76,7 @@ impl SecEnv {
             extra.push(("DATABASE_URL", with_database(&admin, &name)));
             pg = Some((admin, name));
         }
+        extra.extend(more.iter().cloned());
         let env = TestEnv::start_with(&extra).await;
         let router = server::router::app(env.state.clone());
         SecEnv {

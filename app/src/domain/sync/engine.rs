@@ -33,6 +33,7 @@ use crate::{
 };
 
 use super::{records, STREAMS};
+use crate::domain::health::HealthDetail;
 
 /// What executing a run came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +197,7 @@ async fn finish_refused(
         fence,
         RunOutcome::Unauthorized,
         &e.to_string(),
-        Some(HealthStatus::RelinkNeeded),
+        Some(HealthDetail::of_failure(e.clone())),
     )
     .await
 }
@@ -207,19 +208,19 @@ async fn finish_without_data(
     fence: &Fence,
     outcome: RunOutcome,
     why: &str,
-    health: Option<HealthStatus>,
+    health: Option<(HealthStatus, HealthDetail)>,
 ) -> Executed {
     let done = async {
         let mut tx = state.db.begin().await?;
         tx.finish_sync_run(fence, outcome, Some(why)).await?;
-        if let Some(h) = health {
-            tx.set_connection_health(
+        if let Some((h, detail)) = health {
+            crate::domain::health_watch::record_in(
+                &mut tx,
                 &run.org_id,
                 &run.connection_id,
                 h,
-                Some(why),
+                &detail,
                 None,
-                crate::storage::now_ms(),
             )
             .await?;
         }
