@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use app::{
     domain::{connections as conn, health_watch, timeline},
-    i18n::EN,
+    i18n::{DE, EN},
     model::{AuditAction, EntryResult, HealthStatus, TimelineEntry},
     state::AppState,
     storage::Db,
@@ -81,7 +81,7 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
         },
     );
     assert!(
-        health_watch::alerts(state, &who).await.unwrap().alerts.is_empty(),
+        health_watch::alerts(state, &who, &EN).await.unwrap().alerts.is_empty(),
         "no banner while it works"
     );
 
@@ -105,7 +105,7 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
     assert_eq!(record.health_since, record.health_checked_at);
 
     // The banner, in the words of the page: when it stopped and why.
-    let alerts = health_watch::alerts(state, &who).await.unwrap();
+    let alerts = health_watch::alerts(state, &who, &EN).await.unwrap();
     assert_eq!(alerts.poll_seconds, 5, "the page asks at the watch's pace, 5 s at least");
     let [alert] = &alerts.alerts[..] else {
         panic!("one banner: {alerts:?}")
@@ -122,8 +122,16 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
         "the page shows the banner: {}",
         page.body
     );
-    let served = env.post("/api/hris/health_alerts", "", Some(&cookie)).await;
+    let served = env.post("/api/hris/health_alerts", "locale=en", Some(&cookie)).await;
     assert_eq!(served.json()["alerts"][0]["headline"], alert.headline.as_str());
+    // In the page's language, whatever the user's.
+    let german = env.post("/api/hris/health_alerts", "locale=de", Some(&cookie)).await;
+    let at_de = app::domain::format_time(record.health_since.unwrap(), &DE);
+    assert_eq!(
+        german.json()["alerts"][0]["headline"],
+        (DE.health_banner)("Personio", &at_de).as_str()
+    );
+    assert_eq!(german.json()["alerts"][0]["reason"], DE.prov_token_rejected);
     // The next intervals find it broken still: no new entry, the same "since".
     tokio::time::sleep(Duration::from_secs(7)).await;
     let again = state.db.connection(&who.org_id, &id).await.unwrap().unwrap();
@@ -138,7 +146,7 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
         EN.timeline_entry(&restored),
         "HRIS Connect: “Personio” works again"
     );
-    assert!(health_watch::alerts(state, &who).await.unwrap().alerts.is_empty());
+    assert!(health_watch::alerts(state, &who, &EN).await.unwrap().alerts.is_empty());
     let page = env.get("/admin/integrations/hris", Some(&cookie)).await;
     assert!(!page.body.contains("stopped working at"), "{}", page.body);
 

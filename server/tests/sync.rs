@@ -302,6 +302,16 @@ async fn the_safety_brake_holds_mass_removals_until_an_admin_applies_them(backen
         .audit_actions(&who.org_id, 5)
         .await
         .contains(&"sync.removals_applied".to_string()));
+    // The timeline's sync entries name the connection.
+    let page = app::domain::timeline::own(state, &who, 1).await.unwrap();
+    let said: Vec<String> = page.entries.iter().map(|e| EN.timeline_entry(e)).collect();
+    let named = (EN.tl_quoted)(&c.name);
+    for what in ["held removals for approval", "applied the held removals of"] {
+        assert!(
+            said.iter().any(|s| s.contains(what) && s.contains(&named)),
+            "{what} {named}: {said:?}"
+        );
+    }
 }
 
 async fn the_job_engine_runs_the_queued_sync(backend: Backend) {

@@ -23,9 +23,11 @@ pub async fn hris_timeline(page: u32) -> Result<crate::model::TimelinePage, AppE
     crate::domain::timeline::own(&caller.state, &caller.identity, page).await
 }
 
-/// The banners of the organization's active connections that stopped working.
+/// The banners of the organization's active connections that stopped working, in the page's
+/// language (`locale`: the page's, which `?locale=` may have set apart from the user's).
 #[server(endpoint = "hris/health_alerts")]
-pub async fn load_health_alerts() -> Result<crate::model::HealthAlerts, AppError> {
+pub async fn load_health_alerts(locale: String) -> Result<crate::model::HealthAlerts, AppError> {
     let caller = crate::auth::require(crate::model::Permission::ManageIntegrations)?;
-    crate::domain::health_watch::alerts(&caller.state, &caller.identity).await
+    let t = crate::i18n::Locale::parse(&locale).texts();
+    crate::domain::health_watch::alerts(&caller.state, &caller.identity, t).await
 }

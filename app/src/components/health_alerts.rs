@@ -9,7 +9,10 @@ use leptos::prelude::*;
 
 use crate::{
     api::hris::load_health_alerts,
-    components::host::{self, HostEvent},
+    components::{
+        host::{self, HostEvent},
+        localized::page_locale,
+    },
     i18n::use_texts,
     model::HealthAlert,
 };
@@ -21,8 +24,11 @@ pub fn HealthAlerts(
     refresh: Signal<usize>,
 ) -> impl IntoView {
     let t = use_texts();
+    let locale = page_locale();
     let poll = RwSignal::new(0usize);
-    let alerts = Resource::new(move || (refresh.get(), poll.get()), |_| load_health_alerts());
+    let alerts = Resource::new(move || (refresh.get(), poll.get()), move |_| {
+        load_health_alerts(locale.code().to_string())
+    });
     let seen = StoredValue::new(None::<Vec<HealthAlert>>);
     // Effects run in the browser only: each answer schedules the next question, and a timer that
     // finds the question already asked again (by another answer) does nothing.

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::{
     auth::Identity,
     error::AppError,
-    i18n::EN,
+    i18n::{Texts, EN},
     model::{ConnectionId, HealthAlert, HealthAlerts, HealthStatus, Lifecycle, OrganizationId},
     state::AppState,
     storage::{Actor, AuditAction, AuditEvent, AuditSubject, StoreError, Tx},
@@ -176,9 +176,8 @@ pub async fn record_in(
 }
 
 /// The banners of `who`'s organization: each active connection whose last check found it broken,
-/// with when it stopped working and why, in `who`'s language.
-pub async fn alerts(state: &AppState, who: &Identity) -> Result<HealthAlerts, AppError> {
-    let t = who.texts();
+/// with when it stopped working and why, in the words of `t`.
+pub async fn alerts(state: &AppState, who: &Identity, t: &Texts) -> Result<HealthAlerts, AppError> {
     let alerts = state
         .db
         .connections(&who.org_id)

@@ -248,13 +248,22 @@ async fn audit(
     action: AuditAction,
     detail: impl Into<String>,
 ) -> Result<(), StoreError> {
-    tx.record_audit(&AuditEvent::new(
-        &run.org_id,
-        Actor::sync(),
-        action,
-        AuditSubject::Connection(run.connection_id.clone()),
-        detail,
-    ))
+    // The timeline names the connection as it was called when this happened.
+    let name = tx
+        .connection(&run.org_id, &run.connection_id)
+        .await?
+        .map(|c| c.display_name)
+        .unwrap_or_default();
+    tx.record_audit(
+        &AuditEvent::new(
+            &run.org_id,
+            Actor::sync(),
+            action,
+            AuditSubject::Connection(run.connection_id.clone()),
+            detail,
+        )
+        .with_subject_name(name),
+    )
     .await
 }
 

@@ -172,7 +172,8 @@ pub async fn confirm(
             AuditAction::SyncSourceSwitched,
             AuditSubject::Connection(c.id.clone()),
             format!("{} matched, {} left the directory", matches.len(), left),
-        ))
+        )
+        .with_subject_name(&c.display_name))
         .await?;
         tx.commit().await
     }

@@ -65,13 +65,21 @@ pub async fn decide(
                 (0, AuditAction::SyncRemovalsKept)
             }
         };
-        tx.record_audit(&AuditEvent::new(
-            &who.org_id,
-            actor(who),
-            action,
-            AuditSubject::Connection(run.connection_id.clone()),
-            format!("{} of {} held removals", left, people.len()),
-        ))
+        let name = tx
+            .connection(&who.org_id, &run.connection_id)
+            .await?
+            .map(|c| c.display_name)
+            .unwrap_or_default();
+        tx.record_audit(
+            &AuditEvent::new(
+                &who.org_id,
+                actor(who),
+                action,
+                AuditSubject::Connection(run.connection_id.clone()),
+                format!("{} of {} held removals", left, people.len()),
+            )
+            .with_subject_name(name),
+        )
         .await?;
         tx.commit().await?;
         Ok::<_, StoreError>(left)
