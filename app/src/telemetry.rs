@@ -234,7 +234,7 @@ pub fn db_pool(in_use: u64, idle: u64) {
     gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(idle as f64);
 }
 
-/// A sync run ended, e.g. `succeeded`, `failed`, `cancelled`.
+/// A sync run ended, by its outcome: `done`, `held`, `partial`, `provider_failed`, `unauthorized`, `failed`.
 pub fn sync_run_finished(outcome: &'static str) {
     counter!(SYNC_RUNS_TOTAL, "outcome" => outcome).increment(1);
 }

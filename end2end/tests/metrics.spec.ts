@@ -1,4 +1,4 @@
-import { test, expect, signInAs } from "./fixtures";
+import { test, expect, signInAs, signInFresh, turnHrisOn, connect, menuAction } from "./fixtures";
 
 // The operator's view: after the flows of the specs before it (files run in name order on one
 // worker) and its own, the metrics listener (HRIS_METRICS_ADDR, started by global-setup.ts) shows
@@ -44,4 +44,43 @@ test("the metrics listener shows requests, Merge calls, webhooks and the pool; t
   const cookies = await page.context().cookies();
   for (const c of cookies) expect(text).not.toContain(c.value);
   expect(text).not.toContain("sandbox-api-key");
+});
+
+// The sync engine and the health watch record their families from real work: an admin activates a
+// connection, the engine runs its first sync, the watch's next tick (HRIS_SYNC_TICK_SECONDS: 5 s
+// for the suite's server, global-setup.ts) checks it; the gauges of queued and running runs and of held removals are read from the
+// database at each scrape.
+test("the metrics listener shows sync runs, applied records, run and hold gauges and health checks", async ({ page }) => {
+  const metricsURL = process.env.HRIS_METRICS_URL;
+  test.skip(!metricsURL, "a running server was given (HRIS_BASE_URL) without HRIS_METRICS_URL");
+  test.setTimeout(120_000);
+  await signInFresh(page);
+  await turnHrisOn(page);
+  await connect(page, "HiBob", "HiBob Metrics");
+  await menuAction(page, "HiBob Metrics", "Activate");
+  await expect(page.getByRole("status")).toHaveText("HiBob Metrics is now the active connection.");
+
+  const scrape = async () => (await page.request.get(metricsURL!)).text();
+  const samples = [
+    /^hris_sync_runs_total\{outcome="done"\} [1-9]/m,
+    /^hris_sync_records_applied_total\{stream="employees"\} [1-9]/m,
+    /^hris_sync_runs\{state="queued"\} \d/m,
+    /^hris_sync_runs\{state="running"\} \d/m,
+    /^hris_sync_held_removals \d/m,
+    /^hris_health_checks_total\{outcome="works"\} [1-9]/m,
+  ];
+  for (const sample of samples) {
+    await expect.poll(scrape, { message: String(sample), timeout: 90_000, intervals: [1_000] }).toMatch(sample);
+  }
+  const text = await scrape();
+  for (const [family, kind] of [
+    ["hris_sync_runs_total", "counter"],
+    ["hris_sync_records_applied_total", "counter"],
+    ["hris_sync_runs", "gauge"],
+    ["hris_sync_held_removals", "gauge"],
+    ["hris_health_checks_total", "counter"],
+  ]) {
+    expect(text, family).toContain(`# TYPE ${family} ${kind}\n`);
+    expect(text, family).toContain(`# HELP ${family} `);
+  }
 });

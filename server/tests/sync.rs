@@ -285,6 +285,8 @@ async fn the_safety_brake_holds_mass_removals_until_an_admin_applies_them(backen
     let (held_run, people) = removals::pending(state, &who).await.unwrap().unwrap();
     assert_eq!(held_run.id, run.id);
     assert_eq!(people.len() as i64, run.counts.held);
+    // The metrics' gauges, as a scrape reads them: nothing queued or running, these held.
+    assert_eq!(state.db.sync_gauges().await.unwrap(), (0, 0, run.counts.held));
 
     let left = removals::decide(state, &who, &EN, &run.id, HoldState::Applied)
         .await
@@ -293,6 +295,7 @@ async fn the_safety_brake_holds_mass_removals_until_an_admin_applies_them(backen
     let (active_after, _) = state.db.employee_counts(&who.org_id).await.unwrap();
     assert_eq!(active_after, active_held - left);
     assert!(removals::pending(state, &who).await.unwrap().is_none());
+    assert_eq!(state.db.sync_gauges().await.unwrap(), (0, 0, 0));
     // Deciding twice is refused.
     assert!(removals::decide(state, &who, &EN, &run.id, HoldState::Kept)
         .await

@@ -461,6 +461,19 @@ impl Db {
     }
 
     /// The organization's run whose removals wait for an admin, if any.
+    /// Across every organization, now: runs queued, runs running, and removals held for an
+    /// admin's decision (the metrics' gauges, sampled at scrape time).
+    pub async fn sync_gauges(&self) -> StoreResult<(i64, i64, i64)> {
+        Ok(sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(CASE WHEN hold_state = 'pending' THEN held ELSE 0 END), 0) AS BIGINT)
+             FROM sync_runs WHERE state <> 'finished' OR hold_state = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     pub async fn pending_hold(
         &self,
         org_id: &OrganizationId,

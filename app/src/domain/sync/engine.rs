@@ -429,9 +429,6 @@ async fn run_phases(
         .await?;
     }
     tx.commit().await?;
-    if outcome == RunOutcome::Held {
-        crate::telemetry::sync_held_removals(counts.held as u64);
-    }
     if total.any() {
         super::notify::directory_changed(state, run, &total).await;
     }
