@@ -120,6 +120,9 @@ pub struct Panel {
     pub shown: StoredValue<Vec<ConnectionView>>,
     /// True once the page is hydrated (effects run in the browser only).
     pub scripted: RwSignal<bool>,
+    /// Grows when the health watch's banners changed while the page is open, so that the list
+    /// shows the health the banners speak of.
+    pub health_changes: RwSignal<usize>,
 }
 
 impl Panel {
@@ -136,6 +139,7 @@ impl Panel {
             actions,
             shown: StoredValue::new(Vec::new()),
             scripted: RwSignal::new(false),
+            health_changes: RwSignal::new(0),
         };
         Effect::new(move |_| panel.scripted.set(true));
         when_done(actions.test, move |_, r| {

@@ -22,6 +22,8 @@ pub fn HealthAlerts(
     /// Grows when something on the page may have changed a connection's health.
     #[prop(into)]
     refresh: Signal<usize>,
+    /// Grown when the banners changed after the page's first answer (the connections list reloads).
+    changed: RwSignal<usize>,
 ) -> impl IntoView {
     let t = use_texts();
     let locale = page_locale();
@@ -33,22 +35,25 @@ pub fn HealthAlerts(
     // Effects run in the browser only: each answer schedules the next question, and a timer that
     // finds the question already asked again (by another answer) does nothing.
     Effect::new(move |_| {
-        let Some(Ok(now)) = alerts.get() else {
-            return;
+        let now = match alerts.get() {
+            None => return,
+            Some(Ok(now)) => now,
+            // Not answered this time (the server was busy, the network went): ask again later.
+            Some(Err(_)) => {
+                ask_again(poll, RETRY);
+                return;
+            }
         };
-        for event in changes(seen.get_value().as_deref(), &now.alerts) {
+        let before = seen.get_value();
+        let events = changes(before.as_deref(), &now.alerts);
+        if before.is_some() && !events.is_empty() {
+            changed.update(|n| *n += 1);
+        }
+        for event in events {
             host::emit(&event);
         }
         seen.set_value(Some(now.alerts));
-        let asked = poll.get_untracked();
-        set_timeout(
-            move || {
-                if poll.try_get_untracked() == Some(asked) {
-                    poll.try_update(|n| *n += 1);
-                }
-            },
-            Duration::from_secs(now.poll_seconds.into()),
-        );
+        ask_again(poll, Duration::from_secs(now.poll_seconds.into()));
     });
     view! {
         <Transition fallback=|| ()>
@@ -75,6 +80,22 @@ pub fn HealthAlerts(
             })}
         </Transition>
     }
+}
+
+/// How soon a question that was not answered is asked again.
+const RETRY: Duration = Duration::from_secs(10);
+
+/// Asks again after `wait`, unless the question was asked again meanwhile (by another answer).
+fn ask_again(poll: RwSignal<usize>, wait: Duration) {
+    let asked = poll.get_untracked();
+    set_timeout(
+        move || {
+            if poll.try_get_untracked() == Some(asked) {
+                poll.try_update(|n| *n += 1);
+            }
+        },
+        wait,
+    );
 }
 
 /// The host events between what the page showed (`None`: nothing yet) and what it shows now.

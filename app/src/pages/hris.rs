@@ -123,7 +123,10 @@ fn ConnectionsPanel() -> impl IntoView {
     // One list for both sections, reloaded whenever an action finished. (Two boundaries reading
     // one resource could hang server rendering before leptos 0.8.21: leptos-rs/leptos#4851.) The
     // Other HR systems form stays outside the reloading sections, so a reload keeps what is typed.
-    let connections = Resource::new(move || panel.actions.versions(), |_| list_connections());
+    let connections = Resource::new(
+        move || (panel.actions.versions(), panel.health_changes.get()),
+        |_| list_connections(),
+    );
     let directory = Resource::new(|| (), |_| hris_directory());
     let t = use_texts();
     let loading = move || view! { <p>{t.loading}</p> };
@@ -139,7 +142,10 @@ fn ConnectionsPanel() -> impl IntoView {
         })
     };
     view! {
-        <HealthAlerts refresh=Signal::derive(move || panel.actions.versions())/>
+        <HealthAlerts
+            refresh=Signal::derive(move || panel.actions.versions())
+            changed=panel.health_changes
+        />
         <StatusLine/>
         <section class="card" aria-labelledby="connected-heading">
             <h2 id="connected-heading">{t.connected_heading}</h2>
