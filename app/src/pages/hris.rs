@@ -12,10 +12,12 @@ use crate::{
     components::{
         connect::{Directory, LinkDialog},
         connections::{ConnectionList, Panel, StatusLine},
+        employees::Employees,
         frame::Frame,
         health_alerts::HealthAlerts,
         notice::{action_error, ErrorNotice, SignedOutNotice},
         other_systems::OtherSystemsForm,
+        sync::{PreviewDialog, SyncSection},
         timeline::Timeline,
     },
     error::AppError,
@@ -145,6 +147,8 @@ fn ConnectionsPanel() -> impl IntoView {
             <h2 id="connected-heading">{t.connected_heading}</h2>
             <Transition fallback=loading>{move || list(ConnectionKind::Direct)}</Transition>
         </section>
+        <SyncSection refresh=Signal::derive(move || panel.actions.versions())/>
+        <Employees/>
         <section class="card" aria-labelledby="directory-heading">
             <h2 id="directory-heading">{t.directory_heading}</h2>
             <Transition fallback=loading>
@@ -166,5 +170,6 @@ fn ConnectionsPanel() -> impl IntoView {
         </section>
         <Timeline refresh=Signal::derive(move || panel.actions.versions())/>
         {move || panel.link_dialog.get().map(|target| view! { <LinkDialog target/> })}
+        {move || panel.preview.get().map(|(preview, name)| view! { <PreviewDialog preview name/> })}
     }
 }
