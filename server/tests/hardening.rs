@@ -25,6 +25,10 @@ const FIELDS: &[&str] = &[
     "organization",
     "return_to",
     "page",
+    "apply",
+    "search",
+    "filter",
+    "after",
 ];
 
 /// Junk bodies: each a (content type, body) pair.

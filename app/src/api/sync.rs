@@ -41,7 +41,7 @@ pub async fn sync_history(page: u32) -> Result<SyncHistoryPage, AppError> {
 
 /// The removals the safety brake holds for a decision, if any.
 #[server(endpoint = "sync/held")]
-pub async fn held_removals() -> Result<Option<HeldRemovals>, AppError> {
+pub async fn load_held_removals() -> Result<Option<HeldRemovals>, AppError> {
     let c = admin()?;
     crate::domain::sync::status::held(&c.state, &c.identity).await
 }

@@ -35,7 +35,7 @@ pub fn Employees() -> impl IntoView {
     });
     let shown = PeopleFilter::parse(&show.get_untracked()).unwrap_or_default();
     let option = move |f: PeopleFilter, label: &'static str| {
-        view! { <option value=f.as_str() selected=f == shown>{label}</option> }
+        view! { <option value=f.as_str() selected={f == shown}>{label}</option> }
     };
     view! {
         <section class="card" aria-labelledby="people-heading">

@@ -10,7 +10,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use crate::{
-    api::sync::{held_removals, sync_history, sync_status, DecideRemovals, SyncNow},
+    api::sync::{load_held_removals, sync_history, sync_status, DecideRemovals, SyncNow},
     components::{
         connections::{when_done, Panel},
         host::{self, HostEvent},
@@ -227,7 +227,7 @@ fn SyncCard(o: SyncOverview, sync_now: ServerAction<SyncNow>) -> impl IntoView {
 #[component]
 fn HeldBanner(reload: Signal<usize>, decide: ServerAction<DecideRemovals>) -> impl IntoView {
     let t = use_texts();
-    let held = Resource::new(move || reload.get(), |_| held_removals());
+    let held = Resource::new(move || reload.get(), |_| load_held_removals());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -246,10 +246,11 @@ fn HeldBanner(reload: Signal<usize>, decide: ServerAction<DecideRemovals>) -> im
 fn HeldList(h: HeldRemovals, decide: ServerAction<DecideRemovals>) -> impl IntoView {
     let t = use_texts();
     let busy = decide.pending();
-    let choice = move |apply: bool, label: &'static str, class: &'static str| {
+    let run_id = h.run_id.to_string();
+    let choice = move |apply: bool, label: &'static str, class: &'static str, run_id: String| {
         view! {
             <ActionForm action=decide>
-                <input type="hidden" name="id" value=h.run_id.to_string()/>
+                <input type="hidden" name="id" value=run_id/>
                 <input type="hidden" name="apply" value=apply.to_string()/>
                 <button type="submit" class=class disabled=move || busy.get()>{label}</button>
             </ActionForm>
@@ -286,8 +287,8 @@ fn HeldList(h: HeldRemovals, decide: ServerAction<DecideRemovals>) -> impl IntoV
                 </table>
             </div>
             <div class="dialog-actions">
-                {choice(true, t.apply_removals, "button")}
-                {choice(false, t.keep_everyone, "button button-quiet")}
+                {choice(true, t.apply_removals, "button", run_id.clone())}
+                {choice(false, t.keep_everyone, "button button-quiet", run_id)}
             </div>
         </section>
     }

@@ -180,7 +180,7 @@ pub async fn held(state: &AppState, who: &Identity) -> Result<Option<HeldRemoval
         .held_people(&run.id, HeldRemovals::SHOWN)
         .await?
         .into_iter()
-        .map(|p| {
+        .map(|p| -> Result<HeldPerson, crate::storage::StoreError> {
             Ok(HeldPerson {
                 name: p.name,
                 email: p.work_email,
@@ -193,7 +193,7 @@ pub async fn held(state: &AppState, who: &Identity) -> Result<Option<HeldRemoval
                 },
             })
         })
-        .collect::<Result<Vec<_>, crate::storage::StoreError>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let (active, _) = state.db.employee_counts(&who.org_id).await?;
     Ok(Some(HeldRemovals {
         run_id: run.id,
