@@ -20,6 +20,11 @@ import type { FrameLocator, Page } from "@playwright/test";
 
 type Scope = Page | FrameLocator;
 
+// The engine on SQLite sometimes starts a queued run only at apalis's 30 s heartbeat (see the
+// report of issue 14): waits for a run to start allow for that.
+const START = 45_000;
+test.describe.configure({ timeout: 150_000 });
+
 test.afterEach(async () => {
   await sandbox("DELETE", "/faults");
 });
@@ -40,7 +45,7 @@ async function activeConnection(scope: Scope, name: string, before?: (account: s
   return account;
 }
 
-async function upToDate(scope: Scope, timeout = 30_000) {
+async function upToDate(scope: Scope, timeout = START) {
   await expect(card(scope).locator(".sync-state")).toHaveText("Up to date", { timeout });
 }
 
@@ -62,7 +67,7 @@ test("activating runs the sync with live progress; Sync now is refused while it 
   await activeConnection(page, "Personio Germany", (account) =>
     sandbox("POST", "/faults", { kind: "slow", account_id: account, stream: "employees", page: 2, delay_ms: 6000, count: 1 }),
   );
-  await expect(card(page).locator(".sync-state")).toHaveText("Running");
+  await expect(card(page).locator(".sync-state")).toHaveText("Running", { timeout: START });
   const progress = card(page).getByRole("table");
   await expect(progress.getByRole("row").filter({ hasText: "Employees" })).toContainText(/Employees\s+1\s+100/);
   await expect(progress.getByRole("row").filter({ hasText: "Locations" })).toBeVisible();
@@ -90,7 +95,7 @@ test("activating runs the sync with live progress; Sync now is refused while it 
   // Sync now: queued, run, a second row (newest first).
   await syncNow.click();
   await expect(page.getByRole("status")).toHaveText("The sync is queued and starts shortly.");
-  await expect(history(page).getByRole("row").filter({ hasText: "Sync now" })).toHaveCount(1, { timeout: 30_000 });
+  await expect(history(page).getByRole("row").filter({ hasText: "Sync now" })).toHaveCount(1, { timeout: START });
   await upToDate(page);
   expect((await runRow(page, "Sync now"))["Outcome"]).toBe("Completed");
   await page.screenshot({ path: "test-results/sync-history.png", fullPage: true });
@@ -107,7 +112,7 @@ test("30 % leavers at once are held, listed, and applied by the admin", async ({
   const someone = await sandbox("GET", `/accounts/${account}/employees/${left.remote_ids[0]}`);
   await card(page).getByRole("button", { name: "Sync now" }).click();
 
-  await expect(held(page)).toBeVisible({ timeout: 30_000 });
+  await expect(held(page)).toBeVisible({ timeout: START });
   await expect(held(page)).toContainText(
     `The last sync would remove ${count} people at once, more than the limit of 10 % of the directory, so the safety brake held them back.`,
   );
@@ -253,7 +258,7 @@ test("the embedded widget shows the sync and the shell hears its events", async 
   const account = await accountIdOf(widget, "Personio");
   await sandbox("POST", `/accounts/${account}/leavers`, { action: "terminate", percent: 30 });
   await card(widget).getByRole("button", { name: "Sync now" }).click();
-  await expect(held(widget)).toBeVisible({ timeout: 30_000 });
+  await expect(held(widget)).toBeVisible({ timeout: START });
   await expect.poll(async () => (await sync()).filter((e: any) => e.state === "held").length).toBe(1);
   const events = await sync();
   const heldEvent = events.find((e: any) => e.state === "held");

@@ -72,7 +72,7 @@ pub fn Employees() -> impl IntoView {
                             let first = (!after.get_untracked().is_empty()).then(|| query_href(PEOPLE_AFTER, None));
                             let next = p.next.clone().map(|n| query_href(PEOPLE_AFTER, Some(n)));
                             view! {
-                                <div class="table-scroll">
+                                <div class="table-scroll" tabindex="0">
                                     <table class="table people">
                                         <thead>
                                             <tr>

@@ -262,7 +262,7 @@ fn HeldList(h: HeldRemovals, decide: ServerAction<DecideRemovals>) -> impl IntoV
             <p class="notice">
                 {(t.held_banner)(&h.count.to_string(), &h.limit_percent.to_string())}
             </p>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="table">
                     <thead>
                         <tr>
@@ -310,7 +310,7 @@ fn SyncHistory(reload: Signal<usize>) -> impl IntoView {
                             view! { <p class="muted">{t.history_empty}</p> }.into_any()
                         }
                         Ok(p) => view! {
-                            <div class="table-scroll">
+                            <div class="table-scroll" tabindex="0">
                                 <table class="table sync-history">
                                     <thead>
                                         <tr>
