@@ -69,7 +69,7 @@ test("activating runs the sync with live progress; Sync now is refused while it 
   );
   await expect(card(page).locator(".sync-state")).toHaveText("Running", { timeout: START });
   const progress = card(page).getByRole("table");
-  await expect(progress.getByRole("row").filter({ hasText: "Employees" })).toContainText(/Employees\s+1\s+100/);
+  await expect(progress.getByRole("row").filter({ hasText: "Employees" }).getByRole("cell")).toHaveText(["Employees", "1", "100"]);
   await expect(progress.getByRole("row").filter({ hasText: "Locations" })).toBeVisible();
 
   // Sync now while it runs: the button says why it is off, and the server refuses too.
@@ -130,7 +130,7 @@ test("30 % leavers at once are held, listed, and applied by the admin", async ({
   // The person is in the directory as inactive now; the timeline names the decision.
   await page.reload();
   await expect(page.getByRole("region", { name: "Timeline" }).getByRole("listitem").first()).toContainText(
-    "Alice Admin applied the held removals of “Personio”",
+    "Alice Admin applied the held removals of",
   );
   await people(page).getByLabel("Search by name or e-mail").fill(someone.work_email);
   await people(page).getByLabel("Show").selectOption({ label: "Inactive" });
@@ -217,7 +217,14 @@ test("the German page has the sync in German", async ({ page }) => {
   const { readFileSync } = await import("node:fs");
   const path = await import("node:path");
   const english: string[] = JSON.parse(readFileSync(path.join(__dirname, "english-phrases.json"), "utf8"));
-  let text = await page.locator("main").innerText();
+  // The sync's sections (the rest of the page has its own German check, german.spec.ts).
+  let text = (
+    await Promise.all(
+      ["Mitarbeitersynchronisierung", "Synchronisierungsverlauf", "Mitarbeitende"].map((name) =>
+        page.getByRole("region", { name, exact: true }).innerText(),
+      ),
+    )
+  ).join("\n");
   // Names and values (people, teams, places come from the HR system) are not UI text.
   for (const cell of await page.locator("td").allInnerTexts()) text = text.split(cell).join(" ");
   for (const n of ["Personio", "HiBob", "BambooHR", "Workday", "Merge.dev"]) text = text.split(n).join(" ");
