@@ -16,15 +16,16 @@ pub const PEOPLE_SEARCH: &str = "people_q";
 pub const PEOPLE_SHOW: &str = "people_show";
 pub const PEOPLE_AFTER: &str = "people_after";
 
+/// The directory; reloads when `refresh` changes (a sync run ended, removals were decided).
 #[component]
-pub fn Employees() -> impl IntoView {
+pub fn Employees(#[prop(into)] refresh: Signal<usize>) -> impl IntoView {
     let t = use_texts();
     let query = use_query_map();
     let param = move |key: &'static str| Memo::new(move |_| query.with(|q| q.get_str(key).unwrap_or_default().to_string()));
     let (search, show, after) = (param(PEOPLE_SEARCH), param(PEOPLE_SHOW), param(PEOPLE_AFTER));
     let people = Resource::new(
-        move || (search.get(), show.get(), after.get()),
-        |(search, show, after)| sync_directory(search, show, after),
+        move || (search.get(), show.get(), after.get(), refresh.get()),
+        |(search, show, after, _)| sync_directory(search, show, after),
     );
     // The page's other parameters (its language) survive a search.
     let kept: Vec<(String, String)> = query.with_untracked(|q| {
@@ -43,9 +44,10 @@ pub fn Employees() -> impl IntoView {
             <form method="get" class="people-search" role="search">
                 {kept.into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v/> }).collect_view()}
                 <div class="field">
-                    <label for="people-q">{t.people_search}</label>
+                    <label for="people-q" class="field-label">{t.people_search}</label>
                     <input
                         id="people-q"
+                        class="input"
                         type="search"
                         name=PEOPLE_SEARCH
                         maxlength="200"
@@ -55,8 +57,8 @@ pub fn Employees() -> impl IntoView {
                     <span id="people-q-hint" class="muted">{t.people_search_hint}</span>
                 </div>
                 <div class="field">
-                    <label for="people-show">{t.people_show}</label>
-                    <select id="people-show" name=PEOPLE_SHOW>
+                    <label for="people-show" class="field-label">{t.people_show}</label>
+                    <select id="people-show" class="input" name=PEOPLE_SHOW>
                         {option(PeopleFilter::Active, t.filter_active)}
                         {option(PeopleFilter::Inactive, t.filter_inactive)}
                         {option(PeopleFilter::All, t.filter_all)}

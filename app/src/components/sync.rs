@@ -13,6 +13,7 @@ use crate::{
     api::sync::{load_held_removals, sync_history, sync_status, DecideRemovals, SyncNow},
     components::{
         connections::{when_done, Panel},
+        employees::Employees,
         host::{self, HostEvent},
         notice::ErrorNotice,
         timeline::{page_param, Pager},
@@ -24,7 +25,7 @@ use crate::{
 /// The query parameter of the history's page.
 pub const HISTORY_PAGE: &str = "history_page";
 
-/// The sync card, the held removals and the history. Reloads when `refresh` changes (an action of
+/// The sync card, the held removals, the history and the directory. Reloads when `refresh` changes (an action of
 /// the connections panel finished, e.g. an activation).
 #[component]
 pub fn SyncSection(#[prop(into)] refresh: Signal<usize>) -> impl IntoView {
@@ -99,6 +100,7 @@ pub fn SyncSection(#[prop(into)] refresh: Signal<usize>) -> impl IntoView {
         </Transition>
         <HeldBanner reload decide/>
         <SyncHistory reload=Signal::derive(move || reload.get() + sync_now.version().get())/>
+        <Employees refresh=reload/>
     }
 }
 

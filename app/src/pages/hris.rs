@@ -12,7 +12,6 @@ use crate::{
     components::{
         connect::{Directory, LinkDialog},
         connections::{ConnectionList, Panel, StatusLine},
-        employees::Employees,
         frame::Frame,
         health_alerts::HealthAlerts,
         notice::{action_error, ErrorNotice, SignedOutNotice},
@@ -148,7 +147,6 @@ fn ConnectionsPanel() -> impl IntoView {
             <Transition fallback=loading>{move || list(ConnectionKind::Direct)}</Transition>
         </section>
         <SyncSection refresh=Signal::derive(move || panel.actions.versions())/>
-        <Employees/>
         <section class="card" aria-labelledby="directory-heading">
             <h2 id="directory-heading">{t.directory_heading}</h2>
             <Transition fallback=loading>
