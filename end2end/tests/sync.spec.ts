@@ -212,7 +212,7 @@ test("the German page has the sync in German", async ({ page }) => {
   await upToDate(page);
   await page.goto("/admin/integrations/hris?locale=de");
   await expect(page.getByRole("region", { name: "Mitarbeitersynchronisierung" })).toContainText("Aktuell");
-  await expect(page.getByRole("region", { name: "Synchronisierungsverlauf" })).toContainText("Aktivierung");
+  await expect(page.getByRole("region", { name: "Bisherige Synchronisierungen" })).toContainText("Aktivierung");
   await expect(page.getByRole("region", { name: "Mitarbeitende", exact: true }).getByRole("button", { name: "Suchen" })).toBeVisible();
   const { readFileSync } = await import("node:fs");
   const path = await import("node:path");
@@ -220,7 +220,7 @@ test("the German page has the sync in German", async ({ page }) => {
   // The sync's sections (the rest of the page has its own German check, german.spec.ts).
   let text = (
     await Promise.all(
-      ["Mitarbeitersynchronisierung", "Synchronisierungsverlauf", "Mitarbeitende"].map((name) =>
+      ["Mitarbeitersynchronisierung", "Bisherige Synchronisierungen", "Mitarbeitende"].map((name) =>
         page.getByRole("region", { name, exact: true }).innerText(),
       ),
     )
