@@ -29,6 +29,7 @@ fn universal_args<'a>(id: &'a str, org_id: &'a str) -> Vec<(&'a str, &'a str)> {
         ("search", "probe"),
         ("filter", "all"),
         ("after", ""),
+        ("locale", "en"),
     ]
 }
 

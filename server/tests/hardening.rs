@@ -29,6 +29,7 @@ const FIELDS: &[&str] = &[
     "search",
     "filter",
     "after",
+    "locale",
 ];
 
 /// Junk bodies: each a (content type, body) pair.
