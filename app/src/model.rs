@@ -611,3 +611,215 @@ pub struct WebhookLogPage {
     pub page: u32,
     pub has_more: bool,
 }
+
+// The employee sync as the admin sees it (issue 14). Plain data: the page words it in its own
+// language (`Texts::sync_state`, `Texts::run_outcome`, ...); times are Unix milliseconds, worded by
+// `i18n::format_instant`. Internal error strings never leave the server.
+
+/// Where the active connection's sync stands, in words the admin reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    NeverSynced,
+    Queued,
+    Running,
+    UpToDate,
+    NeedsAttention,
+}
+
+/// What made a run (as the history shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunTrigger {
+    Activation,
+    Relink,
+    /// The daily full sync.
+    Schedule,
+    /// The hourly check of Merge's sync status.
+    Poll,
+    Webhook,
+    /// An admin's "Sync now".
+    Manual,
+}
+
+/// How a run ended (`None` in [`SyncRunView`] while it is queued or running).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunResult {
+    Done,
+    Held,
+    Partial,
+    ProviderFailed,
+    Unauthorized,
+    Failed,
+}
+
+/// A run's counts of people.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCounts {
+    pub added: i64,
+    pub changed: i64,
+    pub deactivated: i64,
+    pub reactivated: i64,
+    pub held: i64,
+}
+
+/// One run, as the history and the host events show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRunView {
+    pub id: SyncRunId,
+    pub trigger: RunTrigger,
+    /// Queued, running or finished: `running` while a worker has it.
+    pub running: bool,
+    pub finished: bool,
+    pub result: Option<RunResult>,
+    pub queued_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub counts: SyncCounts,
+}
+
+/// How far a running run got in one stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamProgressView {
+    /// `locations`, `teams`, `groups`, `employees`, `employments` (worded by the page).
+    pub stream: String,
+    pub pages: i64,
+    pub records: i64,
+    pub done: bool,
+}
+
+/// The sync card of the organization's active connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncOverview {
+    pub connection_id: ConnectionId,
+    pub name: String,
+    pub state: SyncState,
+    /// The newest run (queued, running or finished), if any.
+    pub latest: Option<SyncRunView>,
+    /// While a run is running: its streams so far.
+    pub progress: Vec<StreamProgressView>,
+    /// When the last run that read everything it meant to finished.
+    pub last_success_at: Option<i64>,
+    /// When the schedule syncs next (`None`: the schedule is stopped until a relink).
+    pub next_at: Option<i64>,
+    /// People in the directory now (active).
+    pub people: i64,
+    /// How often the page asks again, in seconds (quicker while a run is pending).
+    pub poll_seconds: u32,
+}
+
+/// A page of the sync history, newest first. Pages count from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncHistoryPage {
+    pub runs: Vec<SyncRunView>,
+    pub page: u32,
+    pub has_more: bool,
+}
+
+/// Why a held person would leave the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    Terminated,
+    Deleted,
+    Missing,
+}
+
+/// One person whose removal the safety brake held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldPerson {
+    pub name: String,
+    pub email: Option<String>,
+    pub team: Option<String>,
+    /// When a sync last saw the person in the HR system (or last changed them here).
+    pub last_seen_at: i64,
+    pub reason: LeaveReason,
+}
+
+/// Removals the safety brake holds for the admin's decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRemovals {
+    pub run_id: SyncRunId,
+    pub count: i64,
+    /// People active in the directory (what the share is of).
+    pub active: i64,
+    /// The brake's limit, percent of the active directory.
+    pub limit_percent: u32,
+    /// The first people held (at most [`HeldRemovals::SHOWN`]), by name.
+    pub people: Vec<HeldPerson>,
+}
+
+impl HeldRemovals {
+    pub const SHOWN: i64 = 200;
+}
+
+/// One person of the synced directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryPerson {
+    pub id: EmployeeId,
+    pub name: String,
+    pub email: Option<String>,
+    pub job_title: Option<String>,
+    pub team: Option<String>,
+    pub manager: Option<String>,
+    pub location: Option<String>,
+    pub active: bool,
+    pub modified_at: i64,
+}
+
+/// Which people the directory lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeopleFilter {
+    #[default]
+    Active,
+    Inactive,
+    All,
+}
+
+impl PeopleFilter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeopleFilter::Active => "active",
+            PeopleFilter::Inactive => "inactive",
+            PeopleFilter::All => "all",
+        }
+    }
+
+    /// `active`, `inactive`, `all`; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(PeopleFilter::Active),
+            "inactive" => Some(PeopleFilter::Inactive),
+            "all" => Some(PeopleFilter::All),
+            _ => None,
+        }
+    }
+}
+
+/// A page of the directory in name order; `next` continues after its last person (keyset paging).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryPage {
+    pub people: Vec<DirectoryPerson>,
+    pub next: Option<String>,
+}
+
+/// What switching the organization's source to another connection would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchPreview {
+    pub id: PreviewId,
+    pub connection_id: ConnectionId,
+    pub joiners: i64,
+    pub leavers: i64,
+    pub matched: i64,
+    pub matched_by_email: i64,
+}
+
+/// What Activate did: the connection is active, or (another one being the source of a directory
+/// with people) a preview waits for Confirm or Cancel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    Activated(ConnectionView),
+    Preview(SwitchPreview),
+}

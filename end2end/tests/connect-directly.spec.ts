@@ -171,6 +171,11 @@ test("activating another connection asks first and deactivates the first; Deacti
   await expect(confirm).toContainText("First is the active connection now. Activating Second deactivates it.");
   await expectAccessible(page);
   await confirm.getByRole("button", { name: "Activate" }).click();
+  // Once First's sync has filled the directory, switching shows its preview first (sync.spec.ts).
+  const activated = page.getByText("Second is now the active connection.");
+  const preview = page.getByRole("alertdialog", { name: "Switch the employee directory to Second?" });
+  await expect(activated.or(preview)).toBeVisible();
+  if (await preview.isVisible()) await preview.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByRole("status")).toHaveText("Second is now the active connection.");
   await expect(connectionItem(page, "Second").locator(".badge")).toHaveText("Active");
   await expect(connectionItem(page, "First").locator(".badge")).toHaveText("Inactive");

@@ -54,7 +54,8 @@ test("the timeline shows the admin's own actions, newest first, with actor and t
 
   await expect(entries(page).first()).toContainText("Alice Admin tested “Personio Germany”: Healthy");
   const texts = await entries(page).locator(".timeline-text").allInnerTexts();
-  expect(texts.slice(0, 2)).toEqual([
+  // The activation's sync writes entries of its own (by HRIS Connect) whenever it ends.
+  expect(texts.filter((t) => !t.startsWith("HRIS Connect:")).slice(0, 2)).toEqual([
     "Alice Admin tested “Personio Germany”: Healthy",
     "Alice Admin activated “Personio Germany”",
   ]);

@@ -25,6 +25,11 @@ fn universal_args<'a>(id: &'a str, org_id: &'a str) -> Vec<(&'a str, &'a str)> {
         ("user_id", "alice"),
         ("organization", "Probe Org"),
         ("page", "1"),
+        ("apply", "true"),
+        ("search", "probe"),
+        ("filter", "all"),
+        ("after", ""),
+        ("locale", "en"),
     ]
 }
 

@@ -25,6 +25,11 @@ const FIELDS: &[&str] = &[
     "organization",
     "return_to",
     "page",
+    "apply",
+    "search",
+    "filter",
+    "after",
+    "locale",
 ];
 
 /// Junk bodies: each a (content type, body) pair.

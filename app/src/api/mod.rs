@@ -8,6 +8,7 @@ pub mod desk;
 pub mod embed;
 pub mod hris;
 pub mod session;
+pub mod sync;
 
 /// Server functions anyone may call without a session, by declaration. Every other server function
 /// needs a live session: the server's router answers 401 before the function runs (and the function

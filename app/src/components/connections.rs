@@ -15,13 +15,17 @@ use crate::{
         ActivateConnection, AddManualConnection, DeactivateConnection, DeleteConnection,
         FinishLink, LinkAgain, StartConnection, TestConnection,
     },
+    api::sync::{CancelSwitch, ConfirmSwitch, SwitchSource},
     components::{
         connect::LinkTarget,
         host::{self, HostEvent},
     },
     error::AppError,
     i18n::use_texts,
-    model::{ConnectionId, ConnectionKind, ConnectionView, Deletion, Lifecycle},
+    model::{
+        Activation, ConnectionId, ConnectionKind, ConnectionView, Deletion, Lifecycle,
+        SwitchPreview,
+    },
 };
 
 /// The mutations of the connections panel, one `ServerAction` each, shared by all its forms.
@@ -35,6 +39,10 @@ pub struct Actions {
     pub start: ServerAction<StartConnection>,
     pub link_again: ServerAction<LinkAgain>,
     pub finish: ServerAction<FinishLink>,
+    /// Activate while another connection feeds the directory: a preview first.
+    pub switch: ServerAction<SwitchSource>,
+    pub confirm_switch: ServerAction<ConfirmSwitch>,
+    pub cancel_switch: ServerAction<CancelSwitch>,
 }
 
 impl Actions {
@@ -48,6 +56,9 @@ impl Actions {
             start: ServerAction::new(),
             link_again: ServerAction::new(),
             finish: ServerAction::new(),
+            switch: ServerAction::new(),
+            confirm_switch: ServerAction::new(),
+            cancel_switch: ServerAction::new(),
         }
     }
 
@@ -60,6 +71,8 @@ impl Actions {
             + self.add_manual.version().get()
             + self.start.version().get()
             + self.finish.version().get()
+            + self.switch.version().get()
+            + self.confirm_switch.version().get()
     }
 
     /// The refusal of the menu's last action as it came back with the page (a form posted without
@@ -123,6 +136,9 @@ pub struct Panel {
     /// Grows when the health watch's banners changed while the page is open, so that the list
     /// shows the health the banners speak of.
     pub health_changes: RwSignal<usize>,
+    /// The preview of switching the directory's source, with the connection's name, while it
+    /// waits for Confirm or Cancel.
+    pub preview: RwSignal<Option<(SwitchPreview, String)>>,
 }
 
 impl Panel {
@@ -140,6 +156,7 @@ impl Panel {
             shown: StoredValue::new(Vec::new()),
             scripted: RwSignal::new(false),
             health_changes: RwSignal::new(0),
+            preview: RwSignal::new(None),
         };
         Effect::new(move |_| panel.scripted.set(true));
         when_done(actions.test, move |_, r| {
@@ -164,6 +181,34 @@ impl Panel {
                     HostEvent::about("activated", &v.id, &v.name),
                 )
             }))
+        });
+        let name_of = move |id: &ConnectionId| {
+            panel
+                .shown
+                .with_value(|list| list.iter().find(|c| c.id == *id).map(|c| c.name.clone()))
+                .unwrap_or_default()
+        };
+        when_done(actions.switch, move |input, r| match r {
+            Ok(Activation::Preview(p)) => panel.preview.set(Some((p, name_of(&input.id)))),
+            Ok(Activation::Activated(v)) => panel.report_event(Ok((
+                (t.now_active)(&v.name),
+                HostEvent::about("activated", &v.id, &v.name),
+            ))),
+            Err(e) => panel.report(Err(e)),
+        });
+        when_done(actions.confirm_switch, move |_, r| {
+            panel.preview.set(None);
+            panel.report_event(r.map(|v| {
+                (
+                    (t.now_active)(&v.name),
+                    HostEvent::about("activated", &v.id, &v.name),
+                )
+            }))
+        });
+        when_done(actions.cancel_switch, move |_, r| {
+            let name = panel.preview.get_untracked().map(|(_, n)| n).unwrap_or_default();
+            panel.preview.set(None);
+            panel.report(r.map(|_| (t.switch_cancelled)(&name)));
         });
         when_done(actions.deactivate, move |_, r| {
             panel.report_event(r.map(|v| {
@@ -377,6 +422,9 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
                 || a.delete
                     .input()
                     .with(|i| i.as_ref().is_some_and(|i| i.id == id))
+                || a.switch
+                    .input()
+                    .with(|i| i.as_ref().is_some_and(|i| i.id == id))
         })
     };
     // Once an action is sent, its menu and question close.
@@ -547,12 +595,21 @@ fn ConnectionItem(c: ConnectionView, other_active: Option<String>) -> impl IntoV
                             <button type="submit" class="button" autofocus>{yes}</button>
                         </ActionForm>
                     }.into_any(),
-                    Confirm::Activate => view! {
-                        <ActionForm action=a.activate>
-                            <input type="hidden" name="id" value=id.to_string()/>
-                            <button type="submit" class="button" autofocus>{yes}</button>
-                        </ActionForm>
-                    }.into_any(),
+                    Confirm::Activate => {
+                        let target = id.clone();
+                        view! {
+                            <ActionForm action=a.activate>
+                                <input type="hidden" name="id" value=id.to_string()/>
+                                // With script: the switch, which shows a preview first while another
+                                // connection feeds a directory with people.
+                                <button type="submit" class="button" autofocus on:click=move |ev| {
+                                    ev.prevent_default();
+                                    confirm.set(None);
+                                    a.switch.dispatch(SwitchSource { id: target.clone() });
+                                }>{yes}</button>
+                            </ActionForm>
+                        }.into_any()
+                    }
                 };
                 view! { <ConfirmDialog title body yes on_no=move || confirm.set(None)/> }
             })}

@@ -3,7 +3,7 @@
 //! posts to the host's exact origin; standalone, there is no bridge and events go nowhere.
 
 /// Something the host may want to react to: created, activated, deactivated, tested, relinked,
-/// deleted, error.
+/// deleted, error, health, sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostEvent {
     pub kind: &'static str,
@@ -12,6 +12,12 @@ pub struct HostEvent {
     /// For `tested`: whether the test passed.
     pub ok: Option<bool>,
     pub message: Option<String>,
+    /// For `sync`: `started`, `finished`, `failed` or `held`.
+    pub state: Option<&'static str>,
+    /// For `sync`: the run's id.
+    pub run_id: Option<String>,
+    /// For `sync` once a run ended: its counts.
+    pub counts: Option<crate::model::SyncCounts>,
 }
 
 impl HostEvent {
@@ -55,6 +61,25 @@ pub fn emit(event: &HostEvent) {
         }
         if let Some(m) = &event.message {
             set("message", m.into());
+        }
+        if let Some(state) = event.state {
+            set("state", state.into());
+        }
+        if let Some(run) = &event.run_id {
+            set("runId", run.into());
+        }
+        if let Some(c) = &event.counts {
+            let counts = Object::new();
+            for (k, v) in [
+                ("added", c.added),
+                ("changed", c.changed),
+                ("deactivated", c.deactivated),
+                ("reactivated", c.reactivated),
+                ("held", c.held),
+            ] {
+                let _ = Reflect::set(&counts, &k.into(), &(v as f64).into());
+            }
+            set("counts", counts.into());
         }
         let _ = f.call2(&window, &event.kind.into(), &detail);
     }

@@ -30,15 +30,19 @@ pub fn page_param(key: &'static str) -> Memo<u32> {
 
 /// The current URL with `key` set to `page`, every other parameter kept (their latest values).
 fn page_href(key: &'static str, page: u32) -> String {
+    query_href(key, Some(page.to_string()))
+}
+
+/// The current URL with `key` set to `value` (`None`: removed), every other parameter kept.
+pub fn query_href(key: &'static str, value: Option<String>) -> String {
     let location = use_location();
-    let page = page.to_string();
     let mut pairs: Vec<(String, String)> = location.query.with_untracked(|q| {
         q.latest_values()
             .filter(|(k, _)| k.as_ref() != key)
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     });
-    pairs.push((key.to_string(), page));
+    pairs.extend(value.map(|v| (key.to_string(), v)));
     let query: Vec<String> = pairs
         .iter()
         .map(|(k, v)| format!("{}={}", escape(k), escape(v)))

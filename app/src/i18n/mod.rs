@@ -13,6 +13,25 @@ use serde::{Deserialize, Serialize};
 pub use de::DE;
 pub use en::EN;
 
+/// A time for display in these words, in the browser and on the server alike (no time library in
+/// the browser): "24 Nov 2026, 15:20 UTC", "24.11.2026, 15:20 UTC".
+pub fn format_instant(ms: i64, t: &Texts) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let date = (t.date)(&day.to_string(), &month.to_string(), &year.to_string());
+    format!("{date}, {:02}:{:02} UTC", rest / 3600, rest % 3600 / 60)
+}
+
 /// A language of the UI.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -162,6 +181,7 @@ texts! {
         wh_replay, replay_signature_not_valid, replay_body_not_kept, replay_only_failed,
         /// The label of the banners of connections that stopped working.
         health_alerts_label,
+        sync_heading, sync_state_never, sync_state_queued, sync_state_running, sync_state_up_to_date, sync_state_attention, sync_now, sync_queued_now, sync_no_success, sync_schedule_stopped, sync_progress_label, col_stream, col_pages, col_records, stream_locations, stream_teams, stream_groups, stream_employees, stream_employments, history_heading, history_empty, col_started, col_duration, col_trigger, col_added, col_changed, col_deactivated, col_held, col_outcome, trigger_activation, trigger_relink, trigger_schedule, trigger_poll, trigger_webhook, outcome_queued, outcome_running, outcome_done, outcome_held, outcome_partial, outcome_provider_failed, outcome_unauthorized, outcome_failed, held_heading, col_person, col_email, col_team, col_last_seen, col_reason, reason_terminated, reason_deleted, reason_missing, apply_removals, keep_everyone, kept_everyone, people_heading, people_search, people_search_hint, people_show, filter_active, filter_inactive, filter_all, people_search_button, col_job_title, col_manager, col_location, col_last_changed, people_empty, people_next, people_first, people_pages_label, history_pages_label, preview_intro, confirm_switch_button, page_out_of_range, search_too_long, filter_unknown, cursor_invalid,
     }
     one {
         integration_for, dialog_connect, dialog_relink, dialog_finish, is_connected, now_active,
@@ -178,6 +198,7 @@ texts! {
         wh_replay_by,
         /// (the replay's result)
         wh_replayed,
+        sync_last_success, sync_next, preview_title, switch_cancelled, sync_card_for, duration_sec,
     }
     two {
         test_succeeded, test_failed, last_check, created_line,
@@ -194,6 +215,7 @@ texts! {
         health_banner,
         /// (outcome, reason)
         wh_with_reason,
+        held_banner, duration_min_sec,
     }
     three {
         /// (by, issued at, expires at)
@@ -207,7 +229,7 @@ texts! {
         /// (actor, the connection's name in quotation marks, its health now)
         tl_health_broken,
     }
-    number { name_too_long, retry_in, page_number }
+    number { name_too_long, retry_in, page_number, preview_joiners, preview_leavers, preview_matched, preview_matched_by_email, removals_applied }
 }
 
 impl Texts {
@@ -351,6 +373,76 @@ impl Texts {
         }
     }
 
+    pub fn sync_state(&self, s: crate::model::SyncState) -> &'static str {
+        use crate::model::SyncState as S;
+        match s {
+            S::NeverSynced => self.sync_state_never,
+            S::Queued => self.sync_state_queued,
+            S::Running => self.sync_state_running,
+            S::UpToDate => self.sync_state_up_to_date,
+            S::NeedsAttention => self.sync_state_attention,
+        }
+    }
+
+    pub fn run_trigger(&self, r: crate::model::RunTrigger) -> &'static str {
+        use crate::model::RunTrigger as T;
+        match r {
+            T::Activation => self.trigger_activation,
+            T::Relink => self.trigger_relink,
+            T::Schedule => self.trigger_schedule,
+            T::Poll => self.trigger_poll,
+            T::Webhook => self.trigger_webhook,
+            T::Manual => self.sync_now,
+        }
+    }
+
+    /// A run's outcome with its reason in plain words (or that it has not ended yet).
+    pub fn run_outcome(&self, run: &crate::model::SyncRunView) -> &'static str {
+        use crate::model::RunResult as R;
+        match run.result {
+            None if run.running => self.outcome_running,
+            None => self.outcome_queued,
+            Some(R::Done) => self.outcome_done,
+            Some(R::Held) => self.outcome_held,
+            Some(R::Partial) => self.outcome_partial,
+            Some(R::ProviderFailed) => self.outcome_provider_failed,
+            Some(R::Unauthorized) => self.outcome_unauthorized,
+            Some(R::Failed) => self.outcome_failed,
+        }
+    }
+
+    pub fn leave_reason(&self, r: crate::model::LeaveReason) -> &'static str {
+        use crate::model::LeaveReason as L;
+        match r {
+            L::Terminated => self.reason_terminated,
+            L::Deleted => self.reason_deleted,
+            L::Missing => self.reason_missing,
+        }
+    }
+
+    /// A sync stream's name (`employees`...); an unknown one as it is.
+    pub fn stream(&self, s: &str) -> String {
+        match s {
+            "locations" => self.stream_locations,
+            "teams" => self.stream_teams,
+            "groups" => self.stream_groups,
+            "employees" => self.stream_employees,
+            "employments" => self.stream_employments,
+            other => return other.to_string(),
+        }
+        .to_string()
+    }
+
+    /// How long something took: "45 sec", "2 min 5 sec".
+    pub fn duration(&self, ms: i64) -> String {
+        let secs = (ms.max(0) + 500) / 1000;
+        if secs < 60 {
+            (self.duration_sec)(&secs.to_string())
+        } else {
+            (self.duration_min_sec)(&(secs / 60).to_string(), &(secs % 60).to_string())
+        }
+    }
+
     /// "The HR data service is limiting requests right now." and when to try again.
     pub fn rate_limited(&self, retry_after_secs: Option<u64>) -> String {
         match retry_after_secs {
@@ -377,6 +469,16 @@ mod tests {
     }
 
     #[test]
+    fn instants_read_as_day_month_year_and_utc_clock() {
+        assert_eq!(format_instant(1_795_533_600_000, &EN), "24 Nov 2026, 15:20 UTC");
+        assert_eq!(format_instant(1_772_413_500_000, &DE), "2.3.2026, 01:05 UTC");
+        assert_eq!(format_instant(951_782_400_000, &EN), "29 Feb 2000, 00:00 UTC");
+        assert_eq!(EN.duration(59_400), "59 sec");
+        assert_eq!(EN.duration(125_000), "2 min 5 sec");
+        assert_eq!(DE.duration(125_000), "2 Min. 5 Sek.");
+    }
+
+    #[test]
     fn locales_parse_from_tags() {
         assert_eq!(Locale::parse("de"), Locale::De);
         assert_eq!(Locale::parse("de-DE"), Locale::De);
@@ -398,6 +500,7 @@ mod tests {
             "Token:",
             "Status",
             "Service-Desk",
+            "Teams",
         ];
         let de = DE.phrases();
         let untranslated: Vec<String> = EN

@@ -16,6 +16,7 @@ use crate::{
         health_alerts::HealthAlerts,
         notice::{action_error, ErrorNotice, SignedOutNotice},
         other_systems::OtherSystemsForm,
+        sync::{PreviewDialog, SyncSection},
         timeline::Timeline,
     },
     error::AppError,
@@ -151,6 +152,7 @@ fn ConnectionsPanel() -> impl IntoView {
             <h2 id="connected-heading">{t.connected_heading}</h2>
             <Transition fallback=loading>{move || list(ConnectionKind::Direct)}</Transition>
         </section>
+        <SyncSection refresh=Signal::derive(move || panel.actions.versions())/>
         <section class="card" aria-labelledby="directory-heading">
             <h2 id="directory-heading">{t.directory_heading}</h2>
             <Transition fallback=loading>
@@ -172,5 +174,6 @@ fn ConnectionsPanel() -> impl IntoView {
         </section>
         <Timeline refresh=Signal::derive(move || panel.actions.versions())/>
         {move || panel.link_dialog.get().map(|target| view! { <LinkDialog target/> })}
+        {move || panel.preview.get().map(|(preview, name)| view! { <PreviewDialog preview name/> })}
     }
 }

@@ -19,6 +19,7 @@ mod organizations;
 mod secrets;
 mod sessions;
 mod sync_runs;
+mod sync_views;
 #[cfg(test)]
 mod tests;
 mod webhooks;
@@ -37,6 +38,7 @@ pub use sync_runs::{
     Fence, HoldState, NewSyncRun, RemovalReason, RunCounts, RunOutcome, RunState, StreamProgress,
     SyncMode, SyncRunRecord, SyncTrigger,
 };
+pub use sync_views::{removal_reason, HeldRow, PeopleQuery, PersonRow, NAME_KEY};
 pub use webhooks::{DeliveryClaim, WebhookLogRecord};
 
 use std::{str::FromStr, time::Duration};

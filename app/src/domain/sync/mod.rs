@@ -20,6 +20,7 @@ pub mod preview;
 pub mod records;
 pub mod removals;
 pub mod schedule;
+pub mod status;
 pub mod triggers;
 
 use std::time::Duration;
