@@ -154,7 +154,11 @@ test("the directory search finds a person by e-mail among 10,000", async ({ page
   await upToDate(page, 200_000);
   expect(Number((await runRow(page, "Activation"))["Added"])).toBeGreaterThan(9000);
 
-  const someone = await sandbox("GET", `/accounts/${account}/employees/E7421`);
+  // Someone still employed (the directory lists active people unless asked otherwise).
+  let someone = await sandbox("GET", `/accounts/${account}/employees/E7421`);
+  for (let n = 7422; someone.employment_status !== "ACTIVE" || someone.remote_was_deleted; n++) {
+    someone = await sandbox("GET", `/accounts/${account}/employees/E${n}`);
+  }
   const search = people(page).getByLabel("Search by name or e-mail");
   await search.fill(someone.work_email.toUpperCase());
   await people(page).getByRole("button", { name: "Search" }).click();
