@@ -8,6 +8,16 @@
 
 #![recursion_limit = "256"]
 
+// The server renders the markup the browser hydrates, and `--cfg erase_components` changes that
+// markup: a build of either side without it would not hydrate (the release wasm once had it and
+// the release server did not: every load panicked in tachys' hydration). .cargo/config.toml sets it
+// for every build; this makes a build without it fail instead of a page that does not hydrate.
+#[cfg(not(erase_components))]
+compile_error!(
+    "app must be built with `--cfg erase_components` (set by .cargo/config.toml; a RUSTFLAGS \
+     variable replaces it, so keep it there): the server and the wasm must agree on it"
+);
+
 pub mod api;
 pub mod components;
 pub mod error;
