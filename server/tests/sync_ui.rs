@@ -7,9 +7,11 @@
 mod common;
 mod support;
 
+use common::call;
+
 use std::collections::BTreeSet;
 
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::{form, Backend, SecEnv};
@@ -27,24 +29,6 @@ on_both_backends!(
     switching_the_source_shows_a_preview_and_cancel_changes_nothing,
 );
 
-/// A server-function call over TCP: (status, JSON body, raw body).
-async fn call(base: &str, path: &str, body: &str, cookie: &str) -> (StatusCode, Value, String) {
-    let res = common::test_client(false)
-        .post(format!("{base}{path}"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, cookie)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = StatusCode::from_u16(res.status().as_u16()).unwrap();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    )
-}
 
 /// `call` that must answer 200; returns the JSON.
 async fn ok(base: &str, path: &str, body: &str, cookie: &str) -> Value {

@@ -4,6 +4,8 @@
 mod common;
 mod support;
 
+use common::call;
+
 use axum::http::{header, StatusCode};
 use serde_json::{json, Value};
 use support::{form, Backend, SecEnv};
@@ -19,24 +21,6 @@ on_both_backends!(
     webhooks_are_logged_and_the_desk_replays_a_failed_one,
 );
 
-/// A server-function call over TCP: (status, JSON body, raw body).
-async fn call(base: &str, path: &str, body: &str, cookie: &str) -> (StatusCode, Value, String) {
-    let res = common::test_client(false)
-        .post(format!("{base}{path}"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, cookie)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = StatusCode::from_u16(res.status().as_u16()).unwrap();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    )
-}
 
 fn actions(page: &Value) -> Vec<String> {
     page["entries"]

@@ -334,8 +334,15 @@ pub fn random_token(len: usize) -> String {
         .collect()
 }
 
+/// An instant as Merge writes it: RFC 3339 in UTC with microseconds, always six digits
+/// (`2026-12-04T21:00:00.000000Z`), so that times sort as text too (the `time` crate's `Rfc3339`
+/// leaves the fraction out when it is zero, and "…00Z" sorts after "…00.5Z").
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&format)
         .unwrap_or_default()
 }
 
