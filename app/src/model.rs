@@ -810,9 +810,13 @@ pub struct DirectoryPage {
 pub struct SwitchPreview {
     pub id: PreviewId,
     pub connection_id: ConnectionId,
+    /// People of the new source who are not in the directory yet.
     pub joiners: i64,
+    /// People in the directory the new source does not have.
     pub leavers: i64,
+    /// People in both (they keep their ids)...
     pub matched: i64,
+    /// ...of whom this many were matched by work e-mail.
     pub matched_by_email: i64,
 }
 

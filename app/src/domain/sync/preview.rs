@@ -17,20 +17,8 @@ use crate::{
 
 use super::{super::actor, records};
 
-/// What switching would do.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Preview {
-    pub id: PreviewId,
-    pub connection_id: ConnectionId,
-    /// People of the new source who are not in the directory yet.
-    pub joiners: i64,
-    /// People in the directory the new source does not have.
-    pub leavers: i64,
-    /// People in both (they keep their ids)...
-    pub matched: i64,
-    /// ...of whom this many were matched by work e-mail.
-    pub matched_by_email: i64,
-}
+/// What switching would do (the page shows it as it is).
+pub type Preview = crate::model::SwitchPreview;
 
 /// A new source's person: (remote id, Merge id, work e-mail key).
 type Candidate = (String, String, Option<String>);

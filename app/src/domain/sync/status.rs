@@ -8,7 +8,7 @@ use crate::{
     error::AppError,
     model::{
         Activation, ConnectionId, DirectoryPage, DirectoryPerson, HeldPerson, HeldRemovals,
-        LeaveReason, PeopleFilter, RunResult, RunTrigger, StreamProgressView, SwitchPreview,
+        LeaveReason, PeopleFilter, RunResult, RunTrigger, StreamProgressView,
         SyncCounts, SyncHistoryPage, SyncOverview, SyncRunView, SyncState,
     },
     state::AppState,
@@ -290,15 +290,8 @@ pub async fn switch(
     let other_active = connections.iter().any(|c| c.enabled && c.id != *id);
     let (people, _) = state.db.employee_counts(&who.org_id).await?;
     if other_active && people > 0 {
-        let p = super::preview::compute(state, who, t, id).await?;
-        return Ok(Activation::Preview(SwitchPreview {
-            id: p.id,
-            connection_id: p.connection_id,
-            joiners: p.joiners,
-            leavers: p.leavers,
-            matched: p.matched,
-            matched_by_email: p.matched_by_email,
-        }));
+        let preview = super::preview::compute(state, who, t, id).await?;
+        return Ok(Activation::Preview(preview));
     }
     crate::domain::connections::activate(state, who, id)
         .await
