@@ -25,9 +25,7 @@ export default async function globalSetup() {
     "merge sandbox",
     /Merge sandbox on (http:\/\/[^\s]+) \(API base (http:\/\/[^\s)]+)\)/,
   );
-  // The job engine's tick every 5 s (30 s by default): the health watch's first check of a newly
-  // active connection comes within a spec's patience (metrics.spec.ts).
-  const server = await startServer({ sandboxURL, apiBase, shellOrigin, env: { HRIS_SYNC_TICK_SECONDS: "5" } });
+  const server = await startServer({ sandboxURL, apiBase, shellOrigin });
   // The server verifies webhooks with its key; the sandbox signs with it.
   const hook = await fetch(`${sandboxURL}/sandbox/webhook`, {
     method: "PUT",

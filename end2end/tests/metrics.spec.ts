@@ -47,8 +47,8 @@ test("the metrics listener shows requests, Merge calls, webhooks and the pool; t
 });
 
 // The sync engine and the health watch record their families from real work: an admin activates a
-// connection, the engine runs its first sync, the watch's next tick (HRIS_SYNC_TICK_SECONDS: 5 s
-// for the suite's server, global-setup.ts) checks it; the gauges of queued and running runs and of held removals are read from the
+// connection, the engine runs its first sync, the watch's next tick (HRIS_SYNC_TICK_SECONDS, 30 s)
+// checks it; the gauges of queued and running runs and of held removals are read from the
 // database at each scrape.
 test("the metrics listener shows sync runs, applied records, run and hold gauges and health checks", async ({ page }) => {
   const metricsURL = process.env.HRIS_METRICS_URL;
