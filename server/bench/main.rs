@@ -268,8 +268,13 @@ impl Env {
             .and_then(|v| v.split(';').next())
             .expect("dev sign-in sets a cookie")
             .to_string();
-        self.ok::<serde_json::Value>(&cookie, Method::POST, "/api/hris/set_enabled", "enabled=true")
-            .await;
+        self.ok::<serde_json::Value>(
+            &cookie,
+            Method::POST,
+            "/api/hris/set_enabled",
+            "enabled=true",
+        )
+        .await;
         cookie
     }
 

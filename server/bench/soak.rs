@@ -162,7 +162,9 @@ async fn soak_one(
                                     .and_then(|v| v["ok"].as_bool());
                                 match ok {
                                     Some(true) => "test: 200, works".into(),
-                                    Some(false) => "test: 200, the provider's fault reported".into(),
+                                    Some(false) => {
+                                        "test: 200, the provider's fault reported".into()
+                                    }
                                     None => "test: 200, unreadable answer".into(),
                                 }
                             }
@@ -242,7 +244,10 @@ pub async fn run(args: &Args, run: Duration) {
 }
 
 fn print(args: &Args, run: Duration, reports: &[Report], skipped: Option<&str>) {
-    println!("## Soak: {} admins listing and testing connections under provider faults", args.admins);
+    println!(
+        "## Soak: {} admins listing and testing connections under provider faults",
+        args.admins
+    );
     println!();
     println!(
         "Each of {} admins (an organization of its own, two linked connections) sends one request \
@@ -274,8 +279,16 @@ fn print(args: &Args, run: Duration, reports: &[Report], skipped: Option<&str>) 
     println!("| backend | answers by kind | faults injected | connections before → after | Test Connection audits added / tests answered | rows lost or duplicated |");
     println!("|---|---|---|---|---|---|");
     for r in reports {
-        let answers: Vec<String> = r.outcomes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        let injected: Vec<String> = r.injected.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let answers: Vec<String> = r
+            .outcomes
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let injected: Vec<String> = r
+            .injected
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         let same = r.connections_before == r.connections_after;
         let audits_exact = r.tested_audits_added == r.tests_answered as i64;
         println!(
@@ -285,10 +298,18 @@ fn print(args: &Args, run: Duration, reports: &[Report], skipped: Option<&str>) 
             injected.join(", "),
             r.connections_before.len(),
             r.connections_after.len(),
-            if same { " (the same ids)" } else { " (**ids differ**)" },
+            if same {
+                " (the same ids)"
+            } else {
+                " (**ids differ**)"
+            },
             r.tested_audits_added,
             r.tests_answered,
-            if same && audits_exact { "none" } else { "**yes**" }
+            if same && audits_exact {
+                "none"
+            } else {
+                "**yes**"
+            }
         );
     }
     if let Some(why) = skipped {

@@ -132,7 +132,9 @@ impl SyncQueue for JobStore {
         .max_attempts(1)
         .build();
         let pushed = match self.clone() {
-            JobStore::Sqlite { mut sync, .. } => sync.push_task(task).await.map_err(|e| e.to_string()),
+            JobStore::Sqlite { mut sync, .. } => {
+                sync.push_task(task).await.map_err(|e| e.to_string())
+            }
             JobStore::Postgres { mut sync, .. } => {
                 sync.push_task(task).await.map_err(|e| e.to_string())
             }

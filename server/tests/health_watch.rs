@@ -65,8 +65,17 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
     let (state, who) = (&env.env.state, env.env.admin("org-health-1").await);
     let id = common::sync::linked(&env.env, &who, 10, false).await;
     conn::activate(state, &who, &id).await.unwrap();
-    let record = state.db.connection(&who.org_id, &id).await.unwrap().unwrap();
-    assert_eq!(record.health_status, HealthStatus::Ok, "linking found it working");
+    let record = state
+        .db
+        .connection(&who.org_id, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.health_status,
+        HealthStatus::Ok,
+        "linking found it working"
+    );
     let account = record.linked_account_id.clone().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let engine = server::jobs::spawn(
@@ -81,7 +90,11 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
         },
     );
     assert!(
-        health_watch::alerts(state, &who, &EN).await.unwrap().alerts.is_empty(),
+        health_watch::alerts(state, &who, &EN)
+            .await
+            .unwrap()
+            .alerts
+            .is_empty(),
         "no banner while it works"
     );
 
@@ -95,18 +108,29 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
         .await;
     let broken = entry_of(state, &who, AuditAction::ConnectionHealthChanged, 0).await;
     assert_eq!(broken.actor.as_deref(), Some("HRIS Connect"));
-    assert_eq!(broken.result, Some(EntryResult::Health(HealthStatus::RelinkNeeded)));
+    assert_eq!(
+        broken.result,
+        Some(EntryResult::Health(HealthStatus::RelinkNeeded))
+    );
     assert_eq!(
         EN.timeline_entry(&broken),
         "HRIS Connect: “Personio” stopped working (Relink needed)"
     );
-    let record = state.db.connection(&who.org_id, &id).await.unwrap().unwrap();
+    let record = state
+        .db
+        .connection(&who.org_id, &id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.health_status, HealthStatus::RelinkNeeded);
     assert_eq!(record.health_since, record.health_checked_at);
 
     // The banner, in the words of the page: when it stopped and why.
     let alerts = health_watch::alerts(state, &who, &EN).await.unwrap();
-    assert_eq!(alerts.poll_seconds, 5, "the page asks at the watch's pace, 5 s at least");
+    assert_eq!(
+        alerts.poll_seconds, 5,
+        "the page asks at the watch's pace, 5 s at least"
+    );
     let [alert] = &alerts.alerts[..] else {
         panic!("one banner: {alerts:?}")
     };
@@ -122,10 +146,17 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
         "the page shows the banner: {}",
         page.body
     );
-    let served = env.post("/api/hris/health_alerts", "locale=en", Some(&cookie)).await;
-    assert_eq!(served.json()["alerts"][0]["headline"], alert.headline.as_str());
+    let served = env
+        .post("/api/hris/health_alerts", "locale=en", Some(&cookie))
+        .await;
+    assert_eq!(
+        served.json()["alerts"][0]["headline"],
+        alert.headline.as_str()
+    );
     // In the page's language, whatever the user's.
-    let german = env.post("/api/hris/health_alerts", "locale=de", Some(&cookie)).await;
+    let german = env
+        .post("/api/hris/health_alerts", "locale=de", Some(&cookie))
+        .await;
     let at_de = app::domain::format_time(record.health_since.unwrap(), &DE);
     assert_eq!(
         german.json()["alerts"][0]["headline"],
@@ -134,8 +165,16 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
     assert_eq!(german.json()["alerts"][0]["reason"], DE.prov_token_rejected);
     // The next intervals find it broken still: no new entry, the same "since".
     tokio::time::sleep(Duration::from_secs(7)).await;
-    let again = state.db.connection(&who.org_id, &id).await.unwrap().unwrap();
-    assert!(again.health_checked_at > record.health_checked_at, "checked again");
+    let again = state
+        .db
+        .connection(&who.org_id, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        again.health_checked_at > record.health_checked_at,
+        "checked again"
+    );
     assert_eq!(again.health_since, record.health_since);
 
     // Merge accepts the token again: the next interval finds it working, and says so.
@@ -146,7 +185,11 @@ async fn a_revoked_token_becomes_a_banner_and_a_timeline_entry_within_one_interv
         EN.timeline_entry(&restored),
         "HRIS Connect: “Personio” works again"
     );
-    assert!(health_watch::alerts(state, &who, &EN).await.unwrap().alerts.is_empty());
+    assert!(health_watch::alerts(state, &who, &EN)
+        .await
+        .unwrap()
+        .alerts
+        .is_empty());
     let page = env.get("/admin/integrations/hris", Some(&cookie)).await;
     assert!(!page.body.contains("stopped working at"), "{}", page.body);
 

@@ -385,7 +385,11 @@ async fn metrics_show_every_family_on_their_own_listener_only() {
         ("hris_sync_runs", &[("state", "running")]),
         ("hris_sync_held_removals", &[]),
     ] {
-        assert_eq!(sample(&text, family, labels), Some(0.0), "{family} {labels:?}:\n{text}");
+        assert_eq!(
+            sample(&text, family, labels),
+            Some(0.0),
+            "{family} {labels:?}:\n{text}"
+        );
     }
     present("hris_health_checks_total", &[("outcome", "works")]);
 

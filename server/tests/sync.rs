@@ -286,7 +286,10 @@ async fn the_safety_brake_holds_mass_removals_until_an_admin_applies_them(backen
     assert_eq!(held_run.id, run.id);
     assert_eq!(people.len() as i64, run.counts.held);
     // The metrics' gauges, as a scrape reads them: nothing queued or running, these held.
-    assert_eq!(state.db.sync_gauges().await.unwrap(), (0, 0, run.counts.held));
+    assert_eq!(
+        state.db.sync_gauges().await.unwrap(),
+        (0, 0, run.counts.held)
+    );
 
     let left = removals::decide(state, &who, &EN, &run.id, HoldState::Applied)
         .await

@@ -29,7 +29,6 @@ on_both_backends!(
     switching_the_source_shows_a_preview_and_cancel_changes_nothing,
 );
 
-
 /// `call` that must answer 200; returns the JSON.
 async fn ok(base: &str, path: &str, body: &str, cookie: &str) -> Value {
     let (status, v, text) = call(base, path, body, cookie).await;
@@ -133,7 +132,9 @@ async fn the_card_sync_now_and_the_history_need_the_permission_and_page(backend:
     let state = &app.env.state;
     let alice = admin(&app, &base, "sync-ui-1").await;
     let nobody = app.host_sign_in("sync-ui-1", "nobody", &[]).await;
-    let desk = app.host_sign_in("sync-ui-1", "desk", &["service_desk"]).await;
+    let desk = app
+        .host_sign_in("sync-ui-1", "desk", &["service_desk"])
+        .await;
     for path in [
         "/api/sync/status",
         "/api/sync/now",
@@ -142,7 +143,8 @@ async fn the_card_sync_now_and_the_history_need_the_permission_and_page(backend:
         "/api/sync/directory",
     ] {
         for cookie in [&nobody, &desk] {
-            let (status, _, body) = call(&base, path, "page=1&search=&filter=&after=", cookie).await;
+            let (status, _, body) =
+                call(&base, path, "page=1&search=&filter=&after=", cookie).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
         }
     }
@@ -154,7 +156,13 @@ async fn the_card_sync_now_and_the_history_need_the_permission_and_page(backend:
     assert!(body.contains("Activate a connection first"), "{body}");
 
     let (id, _) = link(&app, &base, &alice, "personio", "Personio", 30).await;
-    ok(&base, "/api/connections/activate", &form(&[("id", &id)]), &alice).await;
+    ok(
+        &base,
+        "/api/connections/activate",
+        &form(&[("id", &id)]),
+        &alice,
+    )
+    .await;
     let card = ok(&base, "/api/sync/status", "", &alice).await;
     assert_eq!(card["state"], "queued", "{card}");
     assert_eq!(card["name"], "Personio");
@@ -163,7 +171,10 @@ async fn the_card_sync_now_and_the_history_need_the_permission_and_page(backend:
     // Queued: Sync now is refused with the reason, and nothing more is queued.
     let (status, _, body) = call(&base, "/api/sync/now", "", &alice).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body.contains("A sync is already queued and starts shortly."), "{body}");
+    assert!(
+        body.contains("A sync is already queued and starts shortly."),
+        "{body}"
+    );
     // Running (a worker claimed it): refused with that reason; the card shows it running.
     let run = state
         .db
@@ -172,10 +183,16 @@ async fn the_card_sync_now_and_the_history_need_the_permission_and_page(backend:
         .unwrap()
         .unwrap();
     let fence = state.db.claim_sync_run(&run.id).await.unwrap().unwrap();
-    assert_eq!(ok(&base, "/api/sync/status", "", &alice).await["state"], "running");
+    assert_eq!(
+        ok(&base, "/api/sync/status", "", &alice).await["state"],
+        "running"
+    );
     let (status, _, body) = call(&base, "/api/sync/now", "", &alice).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body.contains("A sync is running now. Wait until it has finished."), "{body}");
+    assert!(
+        body.contains("A sync is running now. Wait until it has finished."),
+        "{body}"
+    );
     state.db.requeue_sync_run(&fence).await.unwrap();
     assert_eq!(run_pending(state, &id).await, "done");
 
@@ -214,15 +231,24 @@ async fn the_card_sync_now_and_the_history_need_the_permission_and_page(backend:
     let first = ok(&base, "/api/sync/history", "page=1", &alice).await;
     let runs = first["runs"].as_array().unwrap();
     assert_eq!((runs.len(), first["has_more"].as_bool()), (10, Some(true)));
-    assert!(runs.iter().all(|r| r["trigger"] == "manual" && r["result"] == "done"));
+    assert!(runs
+        .iter()
+        .all(|r| r["trigger"] == "manual" && r["result"] == "done"));
     // Nothing changed at the source: the later runs count nothing.
     assert_eq!(runs[0]["counts"]["added"], 0);
     let second = ok(&base, "/api/sync/history", "page=2", &alice).await;
     let older = second["runs"].as_array().unwrap();
-    assert_eq!((older.len(), second["has_more"].as_bool()), (2, Some(false)));
+    assert_eq!(
+        (older.len(), second["has_more"].as_bool()),
+        (2, Some(false))
+    );
     assert_eq!(older[1]["trigger"], "activation");
     assert_eq!(older[1]["counts"]["added"], added);
-    let ids: BTreeSet<_> = runs.iter().chain(older).map(|r| r["id"].to_string()).collect();
+    let ids: BTreeSet<_> = runs
+        .iter()
+        .chain(older)
+        .map(|r| r["id"].to_string())
+        .collect();
     assert_eq!(ids.len(), 12, "no run on two pages");
     let (status, _, body) = call(&base, "/api/sync/history", "page=0", &alice).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -239,7 +265,13 @@ async fn held_removals_are_listed_then_applied_or_kept(backend: Backend) {
     let org = OrganizationId::from("sync-ui-2");
     let alice = admin(&app, &base, org.as_str()).await;
     let (id, account) = link(&app, &base, &alice, "personio", "Personio", 40).await;
-    ok(&base, "/api/connections/activate", &form(&[("id", &id)]), &alice).await;
+    ok(
+        &base,
+        "/api/connections/activate",
+        &form(&[("id", &id)]),
+        &alice,
+    )
+    .await;
     assert_eq!(run_pending(state, &id).await, "done");
     assert_eq!(ok(&base, "/api/sync/held", "", &alice).await, Value::Null);
     let active = ok(&base, "/api/sync/status", "", &alice).await["people"]
@@ -350,7 +382,10 @@ async fn held_removals_are_listed_then_applied_or_kept(backend: Backend) {
     .await;
     assert_eq!(kept, json!(0));
     assert_eq!(ok(&base, "/api/sync/held", "", &alice).await, Value::Null);
-    assert_eq!(ok(&base, "/api/sync/status", "", &alice).await["people"], before);
+    assert_eq!(
+        ok(&base, "/api/sync/status", "", &alice).await["people"],
+        before
+    );
     assert_eq!(app.env.audit_actions(&org, 1).await, ["sync.removals_kept"]);
     app.finish().await;
 }
@@ -361,7 +396,13 @@ async fn the_directory_is_searched_and_paged_on_the_server(backend: Backend) {
     let state = &app.env.state;
     let alice = admin(&app, &base, "sync-ui-3").await;
     let (id, _) = link(&app, &base, &alice, "personio", "Personio", 130).await;
-    ok(&base, "/api/connections/activate", &form(&[("id", &id)]), &alice).await;
+    ok(
+        &base,
+        "/api/connections/activate",
+        &form(&[("id", &id)]),
+        &alice,
+    )
+    .await;
     assert_eq!(run_pending(state, &id).await, "done");
 
     // Keyset pages of 50: everyone once, in name order.
@@ -402,7 +443,13 @@ async fn the_directory_is_searched_and_paged_on_the_server(backend: Backend) {
     assert!(active.iter().all(|p| p["active"] == true));
     assert!(inactive.iter().all(|p| p["active"] == false));
     // The default is the active people.
-    let default = ok(&base, "/api/sync/directory", "search=&filter=&after=", &alice).await;
+    let default = ok(
+        &base,
+        "/api/sync/directory",
+        "search=&filter=&after=",
+        &alice,
+    )
+    .await;
     assert_eq!(default["people"][0], active[0]);
 
     // By e-mail (any case) and by the start of a name.
@@ -411,21 +458,42 @@ async fn the_directory_is_searched_and_paged_on_the_server(backend: Backend) {
     let found = all_pages(&base, &alice, &email.to_uppercase(), "all").await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["id"], someone["id"]);
-    let prefix: String = someone["name"].as_str().unwrap().to_lowercase().chars().take(3).collect();
+    let prefix: String = someone["name"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .chars()
+        .take(3)
+        .collect();
     let by_name = all_pages(&base, &alice, &prefix, "all").await;
     assert!(by_name.iter().any(|p| p["id"] == someone["id"]));
     assert!(by_name.iter().all(|p| {
-        p["name"].as_str().unwrap().to_lowercase().starts_with(&prefix)
+        p["name"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .starts_with(&prefix)
             || p["email"].as_str().unwrap_or_default().starts_with(&prefix)
     }));
     assert!(by_name.len() < all.len());
-    assert!(all_pages(&base, &alice, "zz-nobody-%", "all").await.is_empty());
-    assert!(all_pages(&base, &alice, "%", "all").await.is_empty(), "wildcards are text");
+    assert!(all_pages(&base, &alice, "zz-nobody-%", "all")
+        .await
+        .is_empty());
+    assert!(
+        all_pages(&base, &alice, "%", "all").await.is_empty(),
+        "wildcards are text"
+    );
 
     // Bad input is refused with a clear message.
     for (args, message) in [
-        ("search=&filter=gone&after=", "Show active, inactive or all people."),
-        ("search=&filter=all&after=junk", "This page link is out of date."),
+        (
+            "search=&filter=gone&after=",
+            "Show active, inactive or all people.",
+        ),
+        (
+            "search=&filter=all&after=junk",
+            "This page link is out of date.",
+        ),
     ] {
         let (status, _, body) = call(&base, "/api/sync/directory", args, &alice).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");

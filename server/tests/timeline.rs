@@ -21,7 +21,6 @@ on_both_backends!(
     webhooks_are_logged_and_the_desk_replays_a_failed_one,
 );
 
-
 fn actions(page: &Value) -> Vec<String> {
     page["entries"]
         .as_array()

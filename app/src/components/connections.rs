@@ -206,7 +206,11 @@ impl Panel {
             }))
         });
         when_done(actions.cancel_switch, move |_, r| {
-            let name = panel.preview.get_untracked().map(|(_, n)| n).unwrap_or_default();
+            let name = panel
+                .preview
+                .get_untracked()
+                .map(|(_, n)| n)
+                .unwrap_or_default();
             panel.preview.set(None);
             panel.report(r.map(|_| (t.switch_cancelled)(&name)));
         });

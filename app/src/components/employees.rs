@@ -21,8 +21,14 @@ pub const PEOPLE_AFTER: &str = "people_after";
 pub fn Employees(#[prop(into)] refresh: Signal<usize>) -> impl IntoView {
     let t = use_texts();
     let query = use_query_map();
-    let param = move |key: &'static str| Memo::new(move |_| query.with(|q| q.get_str(key).unwrap_or_default().to_string()));
-    let (search, show, after) = (param(PEOPLE_SEARCH), param(PEOPLE_SHOW), param(PEOPLE_AFTER));
+    let param = move |key: &'static str| {
+        Memo::new(move |_| query.with(|q| q.get_str(key).unwrap_or_default().to_string()))
+    };
+    let (search, show, after) = (
+        param(PEOPLE_SEARCH),
+        param(PEOPLE_SHOW),
+        param(PEOPLE_AFTER),
+    );
     let people = Resource::new(
         move || (search.get(), show.get(), after.get(), refresh.get()),
         |(search, show, after, _)| sync_directory(search, show, after),

@@ -28,9 +28,10 @@ pub fn HealthAlerts(
     let t = use_texts();
     let locale = page_locale();
     let poll = RwSignal::new(0usize);
-    let alerts = Resource::new(move || (refresh.get(), poll.get()), move |_| {
-        load_health_alerts(locale.code().to_string())
-    });
+    let alerts = Resource::new(
+        move || (refresh.get(), poll.get()),
+        move |_| load_health_alerts(locale.code().to_string()),
+    );
     let seen = StoredValue::new(None::<Vec<HealthAlert>>);
     // Effects run in the browser only: each answer schedules the next question, and a timer that
     // finds the question already asked again (by another answer) does nothing.

@@ -55,7 +55,10 @@ pub fn SyncSection(#[prop(into)] refresh: Signal<usize>) -> impl IntoView {
         };
         let latest = now.as_ref().and_then(|o| o.latest.clone());
         let before = seen.get_value();
-        if before.as_ref().is_some_and(|b| run_key(b) != run_key(&latest)) {
+        if before
+            .as_ref()
+            .is_some_and(|b| run_key(b) != run_key(&latest))
+        {
             runs_changed.update(|n| *n += 1);
         }
         if let Some(o) = &now {
@@ -158,7 +161,12 @@ fn SyncCard(o: SyncOverview, sync_now: ServerAction<SyncNow>) -> impl IntoView {
     };
     let sending = sync_now.pending();
     let attention = (o.state == SyncState::NeedsAttention)
-        .then(|| o.latest.as_ref().filter(|r| r.finished).map(|r| t.run_outcome(r)))
+        .then(|| {
+            o.latest
+                .as_ref()
+                .filter(|r| r.finished)
+                .map(|r| t.run_outcome(r))
+        })
         .flatten();
     let state_class = match o.state {
         SyncState::UpToDate => "badge badge-active",
@@ -301,7 +309,10 @@ fn HeldList(h: HeldRemovals, decide: ServerAction<DecideRemovals>) -> impl IntoV
 fn SyncHistory(reload: Signal<usize>) -> impl IntoView {
     let t = use_texts();
     let page = page_param(HISTORY_PAGE);
-    let runs = Resource::new(move || (page.get(), reload.get()), |(page, _)| sync_history(page));
+    let runs = Resource::new(
+        move || (page.get(), reload.get()),
+        |(page, _)| sync_history(page),
+    );
     view! {
         <section class="card" aria-labelledby="history-heading">
             <h2 id="history-heading">{t.history_heading}</h2>
@@ -407,7 +418,10 @@ mod tests {
         // The page opening with a run says nothing.
         assert!(sync_events(None, Some(&running), &o, &EN).is_empty());
         assert!(sync_events(Some(&Some(queued.clone())), Some(&queued), &o, &EN).is_empty());
-        assert_eq!(states(&sync_events(Some(&Some(queued)), Some(&running), &o, &EN)), ["started"]);
+        assert_eq!(
+            states(&sync_events(Some(&Some(queued)), Some(&running), &o, &EN)),
+            ["started"]
+        );
         let end = sync_events(Some(&Some(running.clone())), Some(&done), &o, &EN);
         assert_eq!(states(&end), ["finished"]);
         assert_eq!(end[0].counts.map(|c| c.added), Some(5));
@@ -419,7 +433,12 @@ mod tests {
         // A new run after a finished one; held and failed ends.
         let held = run("r2", false, Some(RunResult::Held));
         assert_eq!(
-            states(&sync_events(Some(&Some(done.clone())), Some(&held), &o, &EN)),
+            states(&sync_events(
+                Some(&Some(done.clone())),
+                Some(&held),
+                &o,
+                &EN
+            )),
             ["started", "held"]
         );
         let failed = run("r3", false, Some(RunResult::Unauthorized));
@@ -437,7 +456,8 @@ pub fn PreviewDialog(preview: SwitchPreview, name: String) -> impl IntoView {
     let panel = expect_context::<Panel>();
     let a = panel.actions;
     let t = use_texts();
-    let busy = Signal::derive(move || a.confirm_switch.pending().get() || a.cancel_switch.pending().get());
+    let busy =
+        Signal::derive(move || a.confirm_switch.pending().get() || a.cancel_switch.pending().get());
     let id = preview.id.clone();
     let cancel = move || {
         a.cancel_switch.dispatch(CancelSwitch { id: id.clone() });

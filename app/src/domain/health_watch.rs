@@ -79,7 +79,10 @@ pub enum Checked {
     /// Checked; it works, or is broken, as before.
     Unchanged(HealthStatus),
     /// Checked; it stopped working, or works again (audited).
-    Changed { from: HealthStatus, to: HealthStatus },
+    Changed {
+        from: HealthStatus,
+        to: HealthStatus,
+    },
 }
 
 fn works(h: HealthStatus) -> Option<bool> {
@@ -140,7 +143,10 @@ pub async fn record_in(
     detail: &HealthDetail,
     provider_status: Option<&str>,
 ) -> Result<Checked, StoreError> {
-    let c = tx.connection(org_id, id).await?.ok_or(StoreError::Missing)?;
+    let c = tx
+        .connection(org_id, id)
+        .await?
+        .ok_or(StoreError::Missing)?;
     tx.set_connection_health(
         org_id,
         id,

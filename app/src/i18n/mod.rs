@@ -470,9 +470,18 @@ mod tests {
 
     #[test]
     fn instants_read_as_day_month_year_and_utc_clock() {
-        assert_eq!(format_instant(1_795_533_600_000, &EN), "24 Nov 2026, 15:20 UTC");
-        assert_eq!(format_instant(1_772_413_500_000, &DE), "2.3.2026, 01:05 UTC");
-        assert_eq!(format_instant(951_782_400_000, &EN), "29 Feb 2000, 00:00 UTC");
+        assert_eq!(
+            format_instant(1_795_533_600_000, &EN),
+            "24 Nov 2026, 15:20 UTC"
+        );
+        assert_eq!(
+            format_instant(1_772_413_500_000, &DE),
+            "2.3.2026, 01:05 UTC"
+        );
+        assert_eq!(
+            format_instant(951_782_400_000, &EN),
+            "29 Feb 2000, 00:00 UTC"
+        );
         assert_eq!(EN.duration(59_400), "59 sec");
         assert_eq!(EN.duration(125_000), "2 min 5 sec");
         assert_eq!(DE.duration(125_000), "2 Min. 5 Sek.");

@@ -47,7 +47,9 @@ pub struct PeopleQuery {
 
 /// `s` with LIKE's wildcards escaped (escape character `\`).
 fn like_escaped(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// The first text after every text that starts with `s` (its last character moved up by one), for

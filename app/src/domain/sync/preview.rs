@@ -154,14 +154,16 @@ pub async fn confirm(
                 .await?;
         }
         let left = tx.deactivate_employees(&who.org_id, &leavers).await?;
-        tx.record_audit(&AuditEvent::new(
-            &who.org_id,
-            actor(who),
-            AuditAction::SyncSourceSwitched,
-            AuditSubject::Connection(c.id.clone()),
-            format!("{} matched, {} left the directory", matches.len(), left),
+        tx.record_audit(
+            &AuditEvent::new(
+                &who.org_id,
+                actor(who),
+                AuditAction::SyncSourceSwitched,
+                AuditSubject::Connection(c.id.clone()),
+                format!("{} matched, {} left the directory", matches.len(), left),
+            )
+            .with_subject_name(&c.display_name),
         )
-        .with_subject_name(&c.display_name))
         .await?;
         tx.commit().await
     }

@@ -8,8 +8,8 @@ use crate::{
     error::AppError,
     model::{
         Activation, ConnectionId, DirectoryPage, DirectoryPerson, HeldPerson, HeldRemovals,
-        LeaveReason, PeopleFilter, RunResult, RunTrigger, StreamProgressView,
-        SyncCounts, SyncHistoryPage, SyncOverview, SyncRunView, SyncState,
+        LeaveReason, PeopleFilter, RunResult, RunTrigger, StreamProgressView, SyncCounts,
+        SyncHistoryPage, SyncOverview, SyncRunView, SyncState,
     },
     state::AppState,
     storage::{
