@@ -43,7 +43,7 @@ pub fn period(now_ms: i64, every: Duration) -> i64 {
 /// connection that no instance claimed yet. Returns how many this call queued.
 pub async fn tick(state: &AppState, queue: &dyn HealthQueue, now_ms: i64) -> usize {
     let period = period(now_ms, state.settings.health_interval);
-    let connections = match state.db.active_connections().await {
+    let connections = match state.db.health_watch_due(period).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "health watch: connections not readable");

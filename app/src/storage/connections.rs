@@ -155,6 +155,22 @@ impl Db {
         .collect())
     }
 
+    /// The active connections whose health watch has not claimed `period` yet (each tick reads
+    /// only these, so a tick within an interval already checked costs one query).
+    pub async fn health_watch_due(&self, period: i64) -> StoreResult<Vec<ConnectionRecord>> {
+        Ok(sqlx::query_as::<_, Row>(sql!(
+            "SELECT {COLUMNS} FROM connections
+             WHERE enabled = 1 AND (health_watch_period IS NULL OR health_watch_period < $1)
+             ORDER BY org_id, id"
+        ))
+        .bind(period)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+    }
+
     /// Claims the health watch's `period` for an active connection: true for exactly one caller
     /// per connection and period, whichever instance asks first.
     pub async fn claim_health_watch(&self, id: &ConnectionId, period: i64) -> StoreResult<bool> {
