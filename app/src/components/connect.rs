@@ -77,9 +77,16 @@ pub fn Directory(entries: Vec<DirectoryEntry>) -> impl IntoView {
     }
 }
 
+/// The Link dialog, as a separate wasm chunk (`cargo leptos build --split`) fetched the first time
+/// an admin opens it: most page loads never do.
+#[lazy]
+pub fn link_dialog(target: LinkTarget) -> AnyView {
+    view! { <LinkDialog target/> }.into_any()
+}
+
 /// The Link dialog. Step 1 (new connections only): name it. Step 2: Continue on merge.dev.
 #[component]
-pub fn LinkDialog(target: LinkTarget) -> impl IntoView {
+fn LinkDialog(target: LinkTarget) -> impl IntoView {
     let panel = expect_context::<Panel>();
     let t = use_texts();
     let session = RwSignal::new(None::<LinkSession>);

@@ -242,7 +242,7 @@ fn HeldBanner(reload: Signal<usize>, decide: ServerAction<DecideRemovals>) -> im
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match held.await {
-                    Ok(Some(h)) => view! { <HeldList h decide/> }.into_any(),
+                    Ok(Some(h)) => held_list(h, decide).await,
                     Ok(None) => ().into_any(),
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                 }
@@ -250,6 +250,13 @@ fn HeldBanner(reload: Signal<usize>, decide: ServerAction<DecideRemovals>) -> im
         </Transition>
         {move || decide.pending().get().then(|| view! { <p class="muted">{t.working}</p> })}
     }
+}
+
+/// The held removals, as a separate wasm chunk: fetched (and, on a page rendered with removals held,
+/// preloaded) only while the safety brake holds some, which most page loads never see.
+#[lazy]
+fn held_list(h: HeldRemovals, decide: ServerAction<DecideRemovals>) -> AnyView {
+    view! { <HeldList h decide/> }.into_any()
 }
 
 #[component]
@@ -448,10 +455,16 @@ mod tests {
     }
 }
 
+/// The preview dialog, as a separate wasm chunk fetched the first time a switch is previewed.
+#[lazy]
+pub fn preview_dialog(preview: SwitchPreview, name: String) -> AnyView {
+    view! { <PreviewDialog preview name/> }.into_any()
+}
+
 /// The preview of switching the directory's source, with Confirm and Cancel; Escape cancels.
 /// Nothing changes before Confirm.
 #[component]
-pub fn PreviewDialog(preview: SwitchPreview, name: String) -> impl IntoView {
+fn PreviewDialog(preview: SwitchPreview, name: String) -> impl IntoView {
     use crate::api::sync::{CancelSwitch, ConfirmSwitch};
     let panel = expect_context::<Panel>();
     let a = panel.actions;

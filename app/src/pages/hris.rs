@@ -10,13 +10,13 @@ use crate::{
         session::whoami,
     },
     components::{
-        connect::{Directory, LinkDialog},
+        connect::{link_dialog, Directory},
         connections::{ConnectionList, Panel, StatusLine},
         frame::Frame,
         health_alerts::HealthAlerts,
         notice::{action_error, ErrorNotice, SignedOutNotice},
         other_systems::OtherSystemsForm,
-        sync::{PreviewDialog, SyncSection},
+        sync::{preview_dialog, SyncSection},
         timeline::Timeline,
     },
     error::AppError,
@@ -173,7 +173,12 @@ fn ConnectionsPanel() -> impl IntoView {
             <Transition fallback=loading>{move || list(ConnectionKind::Manual)}</Transition>
         </section>
         <Timeline refresh=Signal::derive(move || panel.actions.versions())/>
-        {move || panel.link_dialog.get().map(|target| view! { <LinkDialog target/> })}
-        {move || panel.preview.get().map(|(preview, name)| view! { <PreviewDialog preview name/> })}
+        // The dialogs' code is fetched the first time one opens (lazy wasm chunks).
+        <Suspense fallback=|| ()>
+            {move || panel.link_dialog.get().map(|target| Suspend::new(link_dialog(target)))}
+        </Suspense>
+        <Suspense fallback=|| ()>
+            {move || panel.preview.get().map(|(preview, name)| Suspend::new(preview_dialog(preview, name)))}
+        </Suspense>
     }
 }
