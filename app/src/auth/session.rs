@@ -121,19 +121,16 @@ pub async fn identity_from_token(
 ) -> Result<Option<Identity>, AppError> {
     let now = now_ms();
     let id_hash = hash(token);
-    let Some(s) = state.db.live_session(&id_hash, now).await? else {
+    let Some((s, org_name)) = state.db.live_session_with_org_name(&id_hash, now).await? else {
         return Ok(None);
     };
     if now - s.last_seen_at > TOUCH_AFTER_MS {
         let idle = state.settings.session_idle_timeout.as_millis() as i64;
         state.db.touch_session(&id_hash, now, now + idle).await?;
     }
-    let Some(org) = state.db.organization(&s.org_id).await? else {
-        return Ok(None);
-    };
     Ok(Some(Identity {
         org_id: s.org_id,
-        org_name: org.name,
+        org_name,
         user_id: s.user_id,
         user_name: s.user_name,
         locale: s.locale,

@@ -53,6 +53,35 @@ impl Db {
         .await?)
     }
 
+    /// The live session with its organization's name, in one query: the identity layer's lookup on
+    /// every request (a session goes with its organization: `ON DELETE CASCADE`).
+    pub async fn live_session_with_org_name(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<(SessionRecord, String)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            session: SessionRecord,
+            org_name: String,
+        }
+        let columns = COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(sqlx::query_as::<_, Row>(sql!(
+            "SELECT {columns}, o.name AS org_name FROM sessions s \
+             JOIN organizations o ON o.id = s.org_id WHERE s.id_hash = $1 AND s.expires_at > $2"
+        ))
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| (r.session, r.org_name)))
+    }
+
     /// Extends a session's life after activity.
     pub async fn touch_session(&self, id_hash: &str, now: i64, expires_at: i64) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id_hash = $3")

@@ -224,6 +224,14 @@ async fn sessions_expire_and_extend(db: &Db) {
     db.insert_session(&s).await.unwrap();
     assert_eq!(db.live_session("h1", 1_999).await.unwrap(), Some(s.clone()));
     assert_eq!(db.live_session("h1", 2_000).await.unwrap(), None);
+    assert_eq!(
+        db.live_session_with_org_name("h1", 1_999).await.unwrap(),
+        Some((s.clone(), "Acme".to_string()))
+    );
+    assert_eq!(
+        db.live_session_with_org_name("h1", 2_000).await.unwrap(),
+        None
+    );
     db.touch_session("h1", 1_500, 3_000).await.unwrap();
     assert_eq!(
         db.live_session("h1", 2_500)
