@@ -111,7 +111,8 @@ test("a provider fault during the token exchange leaves the connection unfinishe
   await signInFresh(page);
   await turnHrisOn(page);
   await startConnect(page, "Gusto");
-  await sandbox("POST", "/faults", { kind: "server_error", count: 3 });
+  // Only the exchange fails: the suite's background work (health checks, syncs) calls Merge too.
+  await sandbox("POST", "/faults", { kind: "server_error", count: 3, stream: "account-token" });
   await completeLink(page);
   await expect(page.getByRole("status")).toHaveText(
     "The HR data service is not reachable right now. Please try again in a few minutes.",

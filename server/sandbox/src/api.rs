@@ -145,6 +145,11 @@ async fn faults(State(sb): Shared, req: Request, next: Next) -> Response {
         .split("/hris/v1/")
         .nth(1)
         .map(|s| s.trim_end_matches('/'))
+        .map(|s| match s.split_once('/') {
+            // `account-token/{public_token}`: the exchange (not `account-token/regenerate`).
+            Some(("account-token", rest)) if rest != "regenerate" => "account-token",
+            _ => s,
+        })
         .and_then(|s| STREAMS.iter().copied().find(|known| *known == s));
     let page = stream.and_then(|_| {
         let q = Query::<HashMap<String, String>>::try_from_uri(req.uri()).ok()?;

@@ -157,7 +157,7 @@ pub struct FaultSpec {
     #[serde(default = "default_delay")]
     pub delay_ms: u64,
     /// Only requests to this list (`employees`, `employments`, `teams`, `locations`, `groups`,
-    /// `sync-status`).
+    /// `sync-status`), or to the public token's exchange (`account-token`).
     #[serde(default)]
     pub stream: Option<String>,
     /// Only this page of a listing, 1-based: the request without a cursor is page 1, the one with
@@ -174,6 +174,7 @@ pub const STREAMS: &[&str] = &[
     "locations",
     "groups",
     "sync-status",
+    "account-token",
 ];
 
 /// What a fault can match a request by.
