@@ -66,15 +66,10 @@ impl Db {
             session: SessionRecord,
             org_name: String,
         }
-        let columns = COLUMNS
-            .split(", ")
-            .map(|c| format!("s.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        Ok(sqlx::query_as::<_, Row>(sql!(
-            "SELECT {columns}, o.name AS org_name FROM sessions s \
-             JOIN organizations o ON o.id = s.org_id WHERE s.id_hash = $1 AND s.expires_at > $2"
-        ))
+        Ok(sqlx::query_as::<_, Row>(
+            "SELECT s.*, o.name AS org_name FROM sessions s \
+             JOIN organizations o ON o.id = s.org_id WHERE s.id_hash = $1 AND s.expires_at > $2",
+        )
         .bind(id_hash)
         .bind(now)
         .fetch_optional(&self.pool)

@@ -24,7 +24,8 @@
 //!   "PAUSED"|"DISABLED", "models"?: ["hris.Employee" | "Employee", ...]}` → `{"results":
 //!   [SyncStatus]}`; `DELETE` → 204 clears.
 //! - `POST /faults` also takes `"stream"` (`employees`, `employments`, `teams`, `locations`,
-//!   `groups`, `sync-status`; `account-token`: the public token's exchange) and `"page"` (1-based page of a walk; the number travels in cursors).
+//!   `groups`, `sync-status`; `account-token`: the public token's exchange) and `"page"` (1-based
+//!   page of a walk; the number travels in cursors).
 //!
 //! Every edit moves the employee's and its employment's `modified_at` to the sandbox clock's now;
 //! an edited employee no longer changes at later syncs (`data/edits.rs` has the exact rules).
